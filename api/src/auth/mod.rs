@@ -1,0 +1,109 @@
+//! Accounts and sessions (the seed's auth service).
+//!
+//! Invariants:
+//! - emails are unique case-insensitively (stored lower-case); passwords are kept only as
+//!   argon2id hashes, computed off the async runtime;
+//! - a token is honoured only while its session row exists, is unexpired and not revoked, so
+//!   sign-out holds across replicas and restarts; a forged, `alg: none` or expired token is
+//!   refused before the database is asked;
+//! - an unknown email and a wrong password get the same error; after 10 failures for one email
+//!   within 15 minutes every attempt for it is `RATE_LIMITED` until the window passes.
+
+pub mod password;
+pub mod repo;
+pub mod resolvers;
+pub mod service;
+pub mod token;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+pub use service::AuthService;
+
+/// The signed-in user of a request or WebSocket connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Viewer {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+}
+
+/// The credential a request or connection carried, checked at most once, and only when a
+/// resolver asks who the viewer is (anonymous reads cost no session lookup).
+#[derive(Clone, Default)]
+pub struct Credential {
+    token: Option<String>,
+    resolved: Arc<tokio::sync::OnceCell<Option<Viewer>>>,
+}
+
+impl Credential {
+    pub fn new(token: Option<String>) -> Self {
+        Self {
+            token,
+            resolved: Arc::default(),
+        }
+    }
+
+    /// A credential already checked (a WebSocket's `connection_init`).
+    pub fn checked(viewer: Option<Viewer>) -> Self {
+        Self {
+            token: None,
+            resolved: Arc::new(tokio::sync::OnceCell::new_with(Some(viewer))),
+        }
+    }
+
+    pub async fn viewer(&self, auth: &AuthService) -> ApiResult<Option<Viewer>> {
+        self.resolved
+            .get_or_try_init(|| async {
+                match &self.token {
+                    Some(token) => auth.authenticate(token).await,
+                    None => Ok(None),
+                }
+            })
+            .await
+            .copied()
+    }
+}
+
+/// The viewer, if the request carries a valid session.
+pub async fn viewer(ctx: &Context<'_>) -> ApiResult<Option<Viewer>> {
+    let Some(credential) = ctx.data_opt::<Credential>() else {
+        return Ok(None);
+    };
+    credential.viewer(ctx.data_unchecked::<AuthService>()).await
+}
+
+/// The viewer, or `UNAUTHENTICATED`.
+pub async fn require_viewer(ctx: &Context<'_>) -> ApiResult<Viewer> {
+    viewer(ctx).await?.ok_or_else(ApiError::unauthenticated)
+}
+
+/// Reads the session token from `Authorization: Bearer …` or else the `session` cookie.
+pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(value) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        && let Some(token) = bearer(value)
+    {
+        return Some(token);
+    }
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == service::SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The token of a `Bearer <token>` value (scheme case-insensitive).
+pub fn bearer(value: &str) -> Option<String> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}

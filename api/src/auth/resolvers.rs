@@ -1,0 +1,137 @@
+//! GraphQL resolvers of accounts: authenticate, call the service, map the result.
+
+use async_graphql::{Context, ID, Object, Subscription};
+use futures_util::Stream;
+use uuid::Uuid;
+
+use super::{
+    AuthService, Credential, require_viewer,
+    types::{AuthPayload, User},
+    viewer,
+};
+use crate::{error::ApiError, events::EventPayload, subscriptions};
+
+#[derive(Default)]
+pub struct AuthQuery;
+
+#[Object]
+impl AuthQuery {
+    /// The signed-in user; null when signed out.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(viewer) = viewer(ctx).await? else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data_unchecked::<AuthService>()
+            .user(viewer.user_id)
+            .await?)
+    }
+
+    /// Federation entity resolver. A user's email is private, so only the viewer resolves.
+    #[graphql(entity)]
+    async fn find_user_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<User>> {
+        let Some(viewer) = viewer(ctx).await? else {
+            return Ok(None);
+        };
+        match Uuid::parse_str(&id) {
+            Ok(id) if id == viewer.user_id => {
+                Ok(ctx.data_unchecked::<AuthService>().user(id).await?)
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+#[Object]
+impl AuthMutation {
+    /// Creates an account and signs it in.
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let session = ctx
+            .data_unchecked::<AuthService>()
+            .sign_up(&email, &password)
+            .await?;
+        ctx.append_http_header(axum::http::header::SET_COOKIE, session.cookie);
+        Ok(AuthPayload {
+            user: session.user,
+            token: session.token,
+        })
+    }
+
+    /// Signs in with email and password.
+    async fn sign_in(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let session = ctx
+            .data_unchecked::<AuthService>()
+            .sign_in(&email, &password)
+            .await?;
+        ctx.append_http_header(axum::http::header::SET_COOKIE, session.cookie);
+        Ok(AuthPayload {
+            user: session.user,
+            token: session.token,
+        })
+    }
+
+    /// Revokes the current session and clears the cookie; false when there was no session.
+    async fn sign_out(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let auth = ctx.data_unchecked::<AuthService>();
+        let signed_out = auth.sign_out(viewer(ctx).await?).await?;
+        ctx.append_http_header(axum::http::header::SET_COOKIE, auth.clear_cookie());
+        Ok(signed_out)
+    }
+
+    /// Changes the password; every other session of the account is signed out.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> async_graphql::Result<User> {
+        let viewer = require_viewer(ctx).await?;
+        Ok(ctx
+            .data_unchecked::<AuthService>()
+            .change_password(viewer, &current_password, &new_password)
+            .await?)
+    }
+}
+
+#[derive(Default)]
+pub struct AuthSubscription;
+
+#[Subscription]
+impl AuthSubscription {
+    /// Changes to the viewer's own account.
+    async fn user_updated(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = User>> {
+        let credential = ctx.data_opt::<Credential>().cloned().unwrap_or_default();
+        let viewer = credential
+            .viewer(ctx.data_unchecked::<AuthService>())
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        Ok(subscriptions::events(
+            ctx,
+            Some(viewer.user_id),
+            |payload| match payload {
+                EventPayload::UserUpdated(user) => Some(user.clone()),
+                _ => None,
+            },
+        ))
+    }
+}

@@ -1,0 +1,269 @@
+//! The account rules, independent of GraphQL.
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::{DatabaseConnection, SqlErr};
+use uuid::Uuid;
+
+use super::{
+    Viewer, password, repo,
+    token::TokenKeys,
+    types::{Email, Password, User},
+};
+use crate::{
+    db,
+    error::{ApiError, ApiResult, FieldError},
+    events::{self, DomainEvent, EventPayload, Events},
+    store::LockStore,
+};
+
+pub const SESSION_COOKIE: &str = "session";
+/// Failed sign-ins for one email allowed within `THROTTLE_WINDOW`.
+pub const MAX_FAILED_SIGN_INS: u64 = 10;
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+const WRONG_CREDENTIALS: &str = "wrong email or password";
+
+#[derive(Clone)]
+pub struct AuthService {
+    db: DatabaseConnection,
+    locks: Arc<dyn LockStore>,
+    events: Events,
+    keys: TokenKeys,
+    session_ttl: Duration,
+    cookie_secure: bool,
+}
+
+/// A new session: its token and the cookie that carries it.
+pub struct NewSession {
+    pub user: User,
+    pub token: String,
+    pub cookie: String,
+}
+
+impl AuthService {
+    pub fn new(
+        db: DatabaseConnection,
+        locks: Arc<dyn LockStore>,
+        events: Events,
+        jwt_secret: &str,
+        session_ttl: Duration,
+        cookie_secure: bool,
+    ) -> Self {
+        Self {
+            db,
+            locks,
+            events,
+            keys: TokenKeys::new(jwt_secret),
+            session_ttl,
+            cookie_secure,
+        }
+    }
+
+    pub async fn sign_up(&self, email: &str, password: &str) -> ApiResult<NewSession> {
+        let (email, password) = both(
+            Email::parse("email", email),
+            Password::parse("password", password),
+        )?;
+        if repo::find_user_by_email(&self.db, email.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(email_taken());
+        }
+        let hash = password::hash(password.expose().to_owned())
+            .await
+            .map_err(ApiError::internal)?;
+
+        let now = db::now();
+        let txn = db::begin_write(&self.db).await?;
+        let user = match repo::insert_user(&txn, email.as_str(), hash, now).await {
+            Ok(user) => user,
+            // Two sign-ups raced past the check above: the unique index lets one win.
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Err(email_taken());
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let session = repo::insert_session(&txn, user.id, now, now + self.session_ttl).await?;
+        let user = User::from(user);
+        let created = [DomainEvent::new(
+            EventPayload::UserCreated(user.clone()),
+            Some(session.user_id),
+        )];
+        events::record(&txn, &created).await?;
+        txn.commit().await?;
+        self.events.publish_committed(&created).await;
+
+        self.new_session(user, session.user_id, session.id, now)
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> ApiResult<NewSession> {
+        let email = Email::parse("email", email).map_err(|f| ApiError::BadUserInput(vec![f]))?;
+        if password.is_empty() {
+            return Err(ApiError::field("password", "must not be empty"));
+        }
+        let throttle = throttle_key(email.as_str());
+        self.refuse_if_throttled(&throttle).await?;
+
+        let user = repo::find_user_by_email(&self.db, email.as_str()).await?;
+        let ok = password.chars().count() <= super::types::PASSWORD_MAX
+            && password::verify(
+                password.to_owned(),
+                user.as_ref().map(|u| u.password_hash.clone()),
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        let Some(user) = user.filter(|_| ok) else {
+            self.count_failure(&throttle).await?;
+            return Err(ApiError::Unauthenticated(WRONG_CREDENTIALS.into()));
+        };
+        self.locks
+            .reset(&throttle)
+            .await
+            .map_err(ApiError::internal)?;
+
+        let now = db::now();
+        let session = repo::insert_session(&self.db, user.id, now, now + self.session_ttl).await?;
+        self.new_session(User::from(user), session.user_id, session.id, now)
+    }
+
+    /// Revokes the viewer's session; returns whether there was one.
+    pub async fn sign_out(&self, viewer: Option<Viewer>) -> ApiResult<bool> {
+        let Some(viewer) = viewer else {
+            return Ok(false);
+        };
+        Ok(repo::revoke_session(&self.db, viewer.session_id, db::now()).await?)
+    }
+
+    /// Changes the password after checking the current one, and signs out every other session.
+    pub async fn change_password(
+        &self,
+        viewer: Viewer,
+        current: &str,
+        new: &str,
+    ) -> ApiResult<User> {
+        let new =
+            Password::parse("newPassword", new).map_err(|f| ApiError::BadUserInput(vec![f]))?;
+        let user = repo::find_user(&self.db, viewer.user_id)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        let throttle = throttle_key(&user.email);
+        self.refuse_if_throttled(&throttle).await?;
+        let ok = current.chars().count() <= super::types::PASSWORD_MAX
+            && password::verify(current.to_owned(), Some(user.password_hash.clone()))
+                .await
+                .map_err(ApiError::internal)?;
+        if !ok {
+            self.count_failure(&throttle).await?;
+            return Err(ApiError::field(
+                "currentPassword",
+                "is not your current password",
+            ));
+        }
+        let hash = password::hash(new.expose().to_owned())
+            .await
+            .map_err(ApiError::internal)?;
+
+        let now = db::now();
+        let txn = db::begin_write(&self.db).await?;
+        let user = repo::set_password(&txn, user, hash, now).await?;
+        repo::revoke_other_sessions(&txn, viewer.user_id, viewer.session_id, now).await?;
+        let user = User::from(user);
+        let updated = [DomainEvent::new(
+            EventPayload::UserUpdated(user.clone()),
+            Some(viewer.user_id),
+        )];
+        events::record(&txn, &updated).await?;
+        txn.commit().await?;
+        self.events.publish_committed(&updated).await;
+        Ok(user)
+    }
+
+    /// The viewer a token stands for, if it is genuine and its session is live.
+    pub async fn authenticate(&self, token: &str) -> ApiResult<Option<Viewer>> {
+        let Some(claims) = self.keys.verify(token) else {
+            return Ok(None);
+        };
+        let session = repo::live_session(&self.db, claims.jti, db::now()).await?;
+        Ok(session.filter(|s| s.user_id == claims.sub).map(|s| Viewer {
+            user_id: s.user_id,
+            session_id: s.id,
+        }))
+    }
+
+    pub async fn user(&self, id: Uuid) -> ApiResult<Option<User>> {
+        Ok(repo::find_user(&self.db, id).await?.map(User::from))
+    }
+
+    /// The `Set-Cookie` value that removes the session cookie.
+    pub fn clear_cookie(&self) -> String {
+        self.cookie(String::new(), 0)
+    }
+
+    fn new_session(
+        &self,
+        user: User,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> ApiResult<NewSession> {
+        let token = self
+            .keys
+            .issue(user_id, session_id, now, now + self.session_ttl)
+            .map_err(ApiError::internal)?;
+        let cookie = self.cookie(token.clone(), self.session_ttl.as_secs());
+        Ok(NewSession {
+            user,
+            token,
+            cookie,
+        })
+    }
+
+    fn cookie(&self, value: String, max_age_secs: u64) -> String {
+        let max_age = i64::try_from(max_age_secs).unwrap_or(i64::MAX);
+        cookie::Cookie::build((SESSION_COOKIE, value))
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .secure(self.cookie_secure)
+            .path("/")
+            .max_age(cookie::time::Duration::seconds(max_age))
+            .build()
+            .to_string()
+    }
+
+    async fn refuse_if_throttled(&self, key: &str) -> ApiResult<()> {
+        let hits = self.locks.hits(key).await.map_err(ApiError::internal)?;
+        if hits.count >= MAX_FAILED_SIGN_INS {
+            return Err(ApiError::RateLimited {
+                retry_after_seconds: hits.resets_in.as_secs().max(1),
+            });
+        }
+        Ok(())
+    }
+
+    async fn count_failure(&self, key: &str) -> ApiResult<()> {
+        self.locks
+            .hit(key, THROTTLE_WINDOW)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(())
+    }
+}
+
+fn throttle_key(email: &str) -> String {
+    format!("throttle:signin:{email}")
+}
+
+fn email_taken() -> ApiError {
+    ApiError::Conflict("an account with this email already exists".into())
+}
+
+/// Both validations' results, every failing field reported at once.
+fn both<A, B>(a: Result<A, FieldError>, b: Result<B, FieldError>) -> ApiResult<(A, B)> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(ApiError::BadUserInput(
+            a.err().into_iter().chain(b.err()).collect(),
+        )),
+    }
+}

@@ -1,0 +1,383 @@
+//! One typed configuration, read from the environment once at start-up and validated there, so a
+//! bad value stops the process with a message that names the variable. Secrets never print.
+
+use std::{collections::HashMap, fmt, net::IpAddr, time::Duration};
+
+/// A secret string whose `Debug` and `Display` never show its value.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where the JWT signing secret came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JwtSecretSource {
+    Configured,
+    /// Random for this process: tokens die with it (the embedded default only).
+    Generated,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    /// Every Redis key and channel of this deployment starts with it (tests use a unique one).
+    pub redis_prefix: String,
+    pub jwt_secret: Secret,
+    pub jwt_secret_source: JwtSecretSource,
+    pub session_ttl: Duration,
+    pub order_ttl: Duration,
+    pub stripe_secret_key: Option<Secret>,
+    pub stripe_api_base: Option<String>,
+    pub stripe_webhook_secret: Option<Secret>,
+    pub cookie_secure: bool,
+    pub max_live_orders: u32,
+    /// Browser origins allowed to open WebSockets besides the server's own.
+    pub allowed_origins: Vec<String>,
+    pub max_body_bytes: usize,
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+    pub max_batch_size: usize,
+    /// The built web UI; a placeholder page is served where it is missing.
+    pub web_dir: String,
+    pub log_json: bool,
+}
+
+/// A configuration error: the variable and what is wrong with its value.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid configuration: {}: {}",
+            self.variable, self.message
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tickets.db?mode=rwc";
+const MIN_JWT_SECRET_LEN: usize = 32;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads a map of variables: the environment, or a test's own.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let host = match get("HOST") {
+            None => IpAddr::from([127, 0, 0, 1]),
+            Some(v) => v.parse().map_err(|_| ConfigError {
+                variable: "HOST",
+                message: format!("{v:?} is not an IP address (for example 127.0.0.1 or 0.0.0.0)"),
+            })?,
+        };
+        let port = parse_number::<u16>(get("PORT"), "PORT", 8080, 0, u16::MAX)?;
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let is_postgres =
+            database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
+        if !is_postgres && !database_url.starts_with("sqlite:") {
+            return Err(ConfigError {
+                variable: "DATABASE_URL",
+                message: "must start with postgres://, postgresql:// or sqlite:".into(),
+            });
+        }
+
+        let redis_url = get("REDIS_URL");
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ConfigError {
+                variable: "REDIS_URL",
+                message: "must start with redis:// or rediss://".into(),
+            });
+        }
+        let redis_prefix = get("REDIS_PREFIX").unwrap_or_else(|| "tickets:".to_owned());
+
+        let (jwt_secret, jwt_secret_source) = match get("JWT_SECRET") {
+            Some(s) if s.len() < MIN_JWT_SECRET_LEN => {
+                return Err(ConfigError {
+                    variable: "JWT_SECRET",
+                    message: format!("must be at least {MIN_JWT_SECRET_LEN} characters long"),
+                });
+            }
+            Some(s) => (Secret::new(s), JwtSecretSource::Configured),
+            None if is_postgres => {
+                return Err(ConfigError {
+                    variable: "JWT_SECRET",
+                    message:
+                        "is required when DATABASE_URL is PostgreSQL: every replica must sign \
+                              with the same secret"
+                            .into(),
+                });
+            }
+            None => (Secret::new(random_secret()), JwtSecretSource::Generated),
+        };
+
+        let session_ttl = Duration::from_secs(parse_number::<u64>(
+            get("SESSION_TTL_SECONDS"),
+            "SESSION_TTL_SECONDS",
+            7 * 24 * 3600,
+            60,
+            365 * 24 * 3600,
+        )?);
+        let order_ttl = Duration::from_secs(parse_number::<u64>(
+            get("ORDER_TTL_SECONDS"),
+            "ORDER_TTL_SECONDS",
+            900,
+            1,
+            24 * 3600,
+        )?);
+
+        let stripe_api_base = get("STRIPE_API_BASE");
+        if let Some(base) = &stripe_api_base
+            && !(base.starts_with("http://") || base.starts_with("https://"))
+        {
+            return Err(ConfigError {
+                variable: "STRIPE_API_BASE",
+                message: "must be an http:// or https:// URL".into(),
+            });
+        }
+
+        let cookie_secure = parse_bool(get("COOKIE_SECURE"), "COOKIE_SECURE", false)?;
+        let max_live_orders =
+            parse_number::<u32>(get("MAX_LIVE_ORDERS"), "MAX_LIVE_ORDERS", 5, 1, 1000)?;
+        let allowed_origins = get("ALLOWED_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let max_body_bytes = parse_number::<usize>(
+            get("MAX_BODY_BYTES"),
+            "MAX_BODY_BYTES",
+            1024 * 1024,
+            1024,
+            64 * 1024 * 1024,
+        )?;
+        let max_query_depth =
+            parse_number::<usize>(get("MAX_QUERY_DEPTH"), "MAX_QUERY_DEPTH", 16, 2, 64)?;
+        let max_query_complexity = parse_number::<usize>(
+            get("MAX_QUERY_COMPLEXITY"),
+            "MAX_QUERY_COMPLEXITY",
+            1000,
+            10,
+            100_000,
+        )?;
+        let max_batch_size =
+            parse_number::<usize>(get("MAX_BATCH_SIZE"), "MAX_BATCH_SIZE", 10, 1, 100)?;
+        let web_dir = get("WEB_DIR").unwrap_or_else(|| "web/dist".to_owned());
+        let log_json = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "LOG_FORMAT",
+                    message: format!("{other:?} is not one of text, json"),
+                });
+            }
+        };
+
+        Ok(Self {
+            host,
+            port,
+            database_url,
+            redis_url,
+            redis_prefix,
+            jwt_secret,
+            jwt_secret_source,
+            session_ttl,
+            order_ttl,
+            stripe_secret_key: get("STRIPE_SECRET_KEY").map(Secret::new),
+            stripe_api_base,
+            stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
+            cookie_secure,
+            max_live_orders,
+            allowed_origins,
+            max_body_bytes,
+            max_query_depth,
+            max_query_complexity,
+            max_batch_size,
+            web_dir,
+            log_json,
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+}
+
+fn parse_number<T>(
+    value: Option<String>,
+    variable: &'static str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let Some(raw) = value else {
+        return Ok(default);
+    };
+    match raw.parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(ConfigError {
+            variable,
+            message: format!("{raw:?} is not a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+fn parse_bool(
+    value: Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(ConfigError {
+            variable,
+            message: format!("{other:?} is not true or false"),
+        }),
+    }
+}
+
+fn random_secret() -> String {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn variable_of(pairs: &[(&str, &str)]) -> &'static str {
+        config(pairs).expect_err("should be refused").variable
+    }
+
+    #[test]
+    fn defaults_run_embedded_on_a_laptop() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.host.to_string(), "127.0.0.1");
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert!(c.redis_url.is_none());
+        assert_eq!(c.jwt_secret_source, JwtSecretSource::Generated);
+        assert_eq!(c.order_ttl, Duration::from_secs(900));
+        assert_eq!(c.max_live_orders, 5);
+        assert!(!c.cookie_secure);
+        assert!(c.stripe_secret_key.is_none());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        assert_eq!(variable_of(&[("PORT", "http")]), "PORT");
+        assert_eq!(variable_of(&[("PORT", "70000")]), "PORT");
+        assert_eq!(variable_of(&[("HOST", "localhost:1")]), "HOST");
+        assert_eq!(
+            variable_of(&[("DATABASE_URL", "mysql://x")]),
+            "DATABASE_URL"
+        );
+        assert_eq!(variable_of(&[("REDIS_URL", "127.0.0.1:6379")]), "REDIS_URL");
+        assert_eq!(
+            variable_of(&[("ORDER_TTL_SECONDS", "0")]),
+            "ORDER_TTL_SECONDS"
+        );
+        assert_eq!(
+            variable_of(&[("ORDER_TTL_SECONDS", "-5")]),
+            "ORDER_TTL_SECONDS"
+        );
+        assert_eq!(variable_of(&[("COOKIE_SECURE", "maybe")]), "COOKIE_SECURE");
+        assert_eq!(variable_of(&[("MAX_LIVE_ORDERS", "0")]), "MAX_LIVE_ORDERS");
+        assert_eq!(variable_of(&[("JWT_SECRET", "short")]), "JWT_SECRET");
+        assert_eq!(
+            variable_of(&[("STRIPE_API_BASE", "localhost")]),
+            "STRIPE_API_BASE"
+        );
+        assert_eq!(variable_of(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT");
+    }
+
+    #[test]
+    fn postgres_requires_a_jwt_secret() {
+        let err = config(&[("DATABASE_URL", "postgres://postgres@127.0.0.1/x")]).unwrap_err();
+        assert_eq!(err.variable, "JWT_SECRET");
+        assert!(err.to_string().contains("required"), "{err}");
+        let ok = config(&[
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1/x"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .unwrap();
+        assert_eq!(ok.jwt_secret_source, JwtSecretSource::Configured);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = config(&[
+            ("JWT_SECRET", "super-secret-value-that-is-long-enough"),
+            ("STRIPE_SECRET_KEY", "sk_test_hidden"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("super-secret"), "{shown}");
+        assert!(!shown.contains("sk_test_hidden"), "{shown}");
+    }
+
+    #[test]
+    fn allowed_origins_are_a_trimmed_list() {
+        let c = config(&[(
+            "ALLOWED_ORIGINS",
+            "https://a.example/, http://b.example:3000",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            ["https://a.example", "http://b.example:3000"]
+        );
+    }
+}

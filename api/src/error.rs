@@ -1,0 +1,135 @@
+//! One error type with the stable codes of the public API (shared/API.md "Errors").
+//!
+//! `ApiError` deliberately has no `Display`: async-graphql turns anything displayable into an
+//! error that shows its text, so a `DbErr` or `RedisError` could leak through `?`. Only this
+//! module's `From` builds client errors, and internal causes are logged, never sent.
+
+use async_graphql::{ErrorExtensions, Value};
+use serde::Serialize;
+
+/// One invalid input field: `field` names the argument or input field as the client spelled it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthenticated(String),
+    Forbidden(String),
+    NotFound(String),
+    BadUserInput(Vec<FieldError>),
+    Conflict(String),
+    PaymentFailed(String),
+    RateLimited { retry_after_seconds: u64 },
+    Internal(anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::BadUserInput(_) => "BAD_USER_INPUT",
+            ApiError::Conflict(_) => "CONFLICT",
+            ApiError::PaymentFailed(_) => "PAYMENT_FAILED",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    pub fn unauthenticated() -> Self {
+        ApiError::Unauthenticated("sign in first: no valid session".into())
+    }
+
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::BadUserInput(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(err.into())
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::Unauthenticated(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
+            | ApiError::PaymentFailed(m) => m.clone(),
+            ApiError::BadUserInput(fields) => {
+                let parts: Vec<String> = fields
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect();
+                format!("invalid input: {}", parts.join("; "))
+            }
+            ApiError::RateLimited {
+                retry_after_seconds,
+            } => format!("too many attempts; try again in {retry_after_seconds} seconds"),
+            ApiError::Internal(_) => INTERNAL_MESSAGE.to_owned(),
+        }
+    }
+}
+
+/// What a client sees of any internal failure.
+pub const INTERNAL_MESSAGE: &str = "internal server error";
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ApiError::Internal(err.into())
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        if let ApiError::Internal(cause) = &err {
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let code = err.code();
+        let message = err.message();
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code);
+            match &err {
+                ApiError::BadUserInput(fields) => ext.set("fields", fields_value(fields)),
+                ApiError::RateLimited {
+                    retry_after_seconds,
+                } => ext.set("retryAfterSeconds", *retry_after_seconds),
+                _ => {}
+            }
+        })
+    }
+}
+
+pub fn fields_value(fields: &[FieldError]) -> Value {
+    Value::List(
+        fields
+            .iter()
+            .map(|f| {
+                let mut obj = async_graphql::indexmap::IndexMap::new();
+                obj.insert(
+                    async_graphql::Name::new("field"),
+                    Value::from(f.field.clone()),
+                );
+                obj.insert(
+                    async_graphql::Name::new("message"),
+                    Value::from(f.message.clone()),
+                );
+                Value::Object(obj)
+            })
+            .collect(),
+    )
+}

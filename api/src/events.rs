@@ -1,0 +1,215 @@
+//! Domain events and the transactional outbox (DESIGN.md, step 4).
+//!
+//! Invariant: no event is lost. Every state change records its events with `record` in the same
+//! transaction; after commit `Events::publish_committed` puts them on the bus and marks them
+//! published. A crash between commit and publish leaves rows unpublished, and the relay
+//! (`Events::relay_once`, run every second) publishes them. Delivery is therefore at least once.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use entity::outbox_event;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::LockBehavior, sea_query::LockType,
+};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{auth::types::User, db, metrics::Metrics, store::EventBus};
+
+/// One thing that happened, as it is stored in the outbox and sent on the bus. Subscriptions read
+/// their data from here, never from the database, so a push to many watchers costs no queries.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DomainEvent {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    /// The only user who may see it; `None` for everyone.
+    pub audience: Option<Uuid>,
+    pub payload: EventPayload,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", content = "data")]
+pub enum EventPayload {
+    UserCreated(User),
+    UserUpdated(User),
+}
+
+impl EventPayload {
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventPayload::UserCreated(_) => "UserCreated",
+            EventPayload::UserUpdated(_) => "UserUpdated",
+        }
+    }
+}
+
+impl DomainEvent {
+    pub fn new(payload: EventPayload, audience: Option<Uuid>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            occurred_at: db::now(),
+            audience,
+            payload,
+        }
+    }
+
+    /// Whether `viewer` may receive it.
+    pub fn visible_to(&self, viewer: Option<Uuid>) -> bool {
+        match self.audience {
+            None => true,
+            Some(owner) => viewer == Some(owner),
+        }
+    }
+}
+
+/// Writes events into the outbox; call it inside the transaction of the change.
+pub async fn record(conn: &impl ConnectionTrait, events: &[DomainEvent]) -> Result<(), DbErr> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows = events
+        .iter()
+        .map(|e| {
+            Ok(outbox_event::ActiveModel {
+                id: Set(e.id),
+                event_type: Set(e.payload.name().to_owned()),
+                payload: Set(serde_json::to_value(e).map_err(|err| DbErr::Json(err.to_string()))?),
+                created_at: Set(e.occurred_at),
+                published_at: Set(None),
+            })
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    outbox_event::Entity::insert_many(rows).exec(conn).await?;
+    Ok(())
+}
+
+/// How long the relay leaves a fresh row to the request that wrote it before publishing it.
+const RELAY_GRACE: Duration = Duration::from_secs(2);
+const RELAY_BATCH: u64 = 200;
+/// Published rows are kept this long for inspection, then deleted by the relay.
+const RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Clone)]
+pub struct Events {
+    db: DatabaseConnection,
+    bus: Arc<dyn EventBus>,
+    metrics: Metrics,
+}
+
+impl Events {
+    pub fn new(db: DatabaseConnection, bus: Arc<dyn EventBus>, metrics: Metrics) -> Self {
+        Self { db, bus, metrics }
+    }
+
+    pub fn bus(&self) -> &Arc<dyn EventBus> {
+        &self.bus
+    }
+
+    /// Publishes events whose transaction has committed. Failures are logged, not returned: the
+    /// change is done and recorded, and the relay publishes what did not go out.
+    pub async fn publish_committed(&self, events: &[DomainEvent]) {
+        let mut published = Vec::with_capacity(events.len());
+        for event in events {
+            match self.bus.publish(event).await {
+                Ok(()) => {
+                    self.metrics.event_published(event.payload.name());
+                    published.push(event.id);
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, event = event.payload.name(), "publish failed; the relay will retry");
+                }
+            }
+        }
+        if let Err(err) = mark_published(&self.db, &published).await {
+            tracing::warn!(error = %err, "could not mark events published; the relay may send them again");
+        }
+    }
+
+    /// Publishes unpublished rows older than the grace period; returns how many went out.
+    pub async fn relay_once(&self) -> anyhow::Result<usize> {
+        let txn = db::begin_write(&self.db).await?;
+        let cutoff = db::now() - chrono::Duration::from_std(RELAY_GRACE)?;
+        // On PostgreSQL, replicas relaying at once take disjoint rows; SQLite has one writer.
+        let rows = outbox_event::Entity::find()
+            .filter(outbox_event::Column::PublishedAt.is_null())
+            .filter(outbox_event::Column::CreatedAt.lte(cutoff))
+            .order_by_asc(outbox_event::Column::CreatedAt)
+            .limit(RELAY_BATCH)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&txn)
+            .await?;
+        let mut published = Vec::with_capacity(rows.len());
+        for row in rows {
+            let event: DomainEvent = match serde_json::from_value(row.payload) {
+                Ok(e) => e,
+                Err(err) => {
+                    tracing::error!(task = "outbox-relay", id = %row.id, error = %err, "unreadable outbox row; skipped");
+                    published.push(row.id);
+                    continue;
+                }
+            };
+            match self.bus.publish(&event).await {
+                Ok(()) => {
+                    self.metrics.event_published(event.payload.name());
+                    self.metrics.event_relayed();
+                    published.push(row.id);
+                }
+                Err(err) => {
+                    tracing::warn!(task = "outbox-relay", error = %err, "bus unavailable; will retry");
+                    break;
+                }
+            }
+        }
+        mark_published(&txn, &published).await?;
+        let old = db::now() - chrono::Duration::from_std(RETENTION)?;
+        outbox_event::Entity::delete_many()
+            .filter(outbox_event::Column::PublishedAt.lt(old))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(published.len())
+    }
+
+    /// The relay as a background task, every second until `stop`.
+    pub async fn run_relay(self, stop: CancellationToken) {
+        tracing::info!(task = "outbox-relay", "started");
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            match self.relay_once().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    task = "outbox-relay",
+                    published = n,
+                    "republished events a crash or outage left behind"
+                ),
+                Err(err) => {
+                    tracing::warn!(task = "outbox-relay", error = %err, "relay pass failed")
+                }
+            }
+        }
+        tracing::info!(task = "outbox-relay", "stopped");
+    }
+}
+
+async fn mark_published(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    outbox_event::Entity::update_many()
+        .col_expr(
+            outbox_event::Column::PublishedAt,
+            sea_orm::sea_query::Expr::value(db::now()),
+        )
+        .filter(outbox_event::Column::Id.is_in(ids.iter().copied()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! The ticket marketplace's GraphQL gateway. One process serves the API, GraphiQL, subscriptions
+//! and the web UI; the domain modules (`auth`, and those to come) own their part of the schema,
+//! their tables and their events, and meet through functions and the event bus.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod metrics;
+pub mod schema;
+pub mod startup;
+pub mod store;
+pub mod subscriptions;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

@@ -1,0 +1,46 @@
+use api::{Application, Config, telemetry};
+
+#[tokio::main]
+async fn main() {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(config.log_json);
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(err) => {
+            tracing::error!("cannot start: {err:#}");
+            std::process::exit(1);
+        }
+    };
+    let url = format!("http://{}", app.local_addr());
+    tracing::info!("GraphiQL at {url}/graphql, web UI at {url}/");
+    if let Err(err) = app.run_until(shutdown_signal()).await {
+        tracing::error!("{err:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Ctrl-C or SIGTERM (what Kubernetes sends before it stops a pod).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

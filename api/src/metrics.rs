@@ -1,0 +1,169 @@
+//! Prometheus metrics, served at `/metrics` in the text format.
+
+use std::sync::Arc;
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    path: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PathLabels {
+    path: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: String,
+}
+
+struct Inner {
+    registry: Registry,
+    http_requests: Family<HttpLabels, Counter>,
+    http_seconds: Family<PathLabels, Histogram>,
+    events_published: Family<EventLabels, Counter>,
+    events_relayed: Counter,
+    graphql_errors: Family<CodeLabels, Counter>,
+    websockets: Gauge,
+}
+
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.0005, 2.0, 16,
+    ))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("tickets");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let http_seconds =
+            Family::<PathLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> _);
+        let events_published = Family::<EventLabels, Counter>::default();
+        let events_relayed = Counter::default();
+        let graphql_errors = Family::<CodeLabels, Counter>::default();
+        let websockets = Gauge::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            http_seconds.clone(),
+        );
+        registry.register(
+            "events_published",
+            "Domain events handed to the event bus",
+            events_published.clone(),
+        );
+        registry.register(
+            "events_relayed",
+            "Domain events published by the outbox relay after a crash or outage",
+            events_relayed.clone(),
+        );
+        registry.register(
+            "graphql_errors",
+            "GraphQL errors by extensions.code",
+            graphql_errors.clone(),
+        );
+        registry.register(
+            "websocket_connections",
+            "Open GraphQL WebSocket connections",
+            websockets.clone(),
+        );
+        Self(Arc::new(Inner {
+            registry,
+            http_requests,
+            http_seconds,
+            events_published,
+            events_relayed,
+            graphql_errors,
+            websockets,
+        }))
+    }
+
+    pub fn http_request(&self, method: &str, path: &str, status: u16, seconds: f64) {
+        self.0
+            .http_requests
+            .get_or_create(&HttpLabels {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                status,
+            })
+            .inc();
+        self.0
+            .http_seconds
+            .get_or_create(&PathLabels {
+                path: path.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    pub fn event_published(&self, event: &str) {
+        self.0
+            .events_published
+            .get_or_create(&EventLabels {
+                event: event.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn event_relayed(&self) {
+        self.0.events_relayed.inc();
+    }
+
+    pub fn graphql_error(&self, code: &str) {
+        self.0
+            .graphql_errors
+            .get_or_create(&CodeLabels {
+                code: code.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts an open WebSocket until the guard drops.
+    pub fn websocket_opened(&self) -> WebSocketGuard {
+        self.0.websockets.inc();
+        WebSocketGuard(self.clone())
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(err) = prometheus_client::encoding::text::encode(&mut out, &self.0.registry) {
+            tracing::error!(error = %err, "cannot encode metrics");
+        }
+        out
+    }
+}
+
+pub struct WebSocketGuard(Metrics);
+
+impl Drop for WebSocketGuard {
+    fn drop(&mut self) {
+        self.0.0.websockets.dec();
+    }
+}

@@ -1,0 +1,123 @@
+//! Builds the application from a `Config`: connects and migrates the database, connects the lock
+//! store and bus, builds the schema, binds the port, and runs the server and its background tasks
+//! until shutdown.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use sea_orm::DatabaseConnection;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    auth::AuthService,
+    config::{Config, JwtSecretSource},
+    db,
+    events::Events,
+    http,
+    metrics::Metrics,
+    schema::{self, AppSchema, ErrorCodes},
+    store::Stores,
+};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub stores: Stores,
+    pub schema: AppSchema,
+    pub auth: AuthService,
+    pub events: Events,
+    pub metrics: Metrics,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if config.jwt_secret_source == JwtSecretSource::Generated {
+            tracing::warn!(
+                "JWT_SECRET is not set: signing with a random secret, so sessions end when the \
+                 process stops. Set JWT_SECRET to keep them."
+            );
+        }
+        let db = db::connect(&config.database_url).await?;
+        let stores = match &config.redis_url {
+            Some(url) => Stores::redis(url, &config.redis_prefix).await?,
+            None => Stores::memory(),
+        };
+        let metrics = Metrics::new();
+        let events = Events::new(db.clone(), stores.bus.clone(), metrics.clone());
+        let auth = AuthService::new(
+            db.clone(),
+            stores.locks.clone(),
+            events.clone(),
+            config.jwt_secret.expose(),
+            config.session_ttl,
+            config.cookie_secure,
+        );
+        let schema = schema::builder()
+            .limit_depth(config.max_query_depth)
+            .limit_complexity(config.max_query_complexity)
+            .extension(ErrorCodes(metrics.clone()))
+            .data(auth.clone())
+            .data(events.clone())
+            .finish();
+
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (HOST, PORT)"))?;
+        Ok(Self {
+            listener,
+            state: AppState {
+                config: Arc::new(config),
+                db,
+                stores,
+                schema,
+                auth,
+                events,
+                metrics,
+            },
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops taking connections, lets requests in flight
+    /// finish, and stops the background tasks.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let stop = CancellationToken::new();
+        let background = self.spawn_background(&stop);
+        tracing::info!(addr = %self.local_addr(), "listening");
+        let router = http::router(self.state.clone());
+        let serve = axum::serve(self.listener, router).with_graceful_shutdown(shutdown);
+        let result = serve.await.context("server failed");
+        stop.cancel();
+        for task in background {
+            let _ = task.await;
+        }
+        tracing::info!("stopped");
+        result
+    }
+
+    fn spawn_background(&self, stop: &CancellationToken) -> Vec<JoinHandle<()>> {
+        vec![tokio::spawn(
+            self.state.events.clone().run_relay(stop.clone()),
+        )]
+    }
+}

@@ -1,0 +1,329 @@
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_and_metrics_answer() {
+    let (_env, app) = spawn().await;
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready, json!({ "database": "ok", "lockStore": "ok" }));
+
+    app.gql(
+        SIGN_IN,
+        json!({ "email": unique_email(), "password": PASSWORD }),
+        None,
+    )
+    .await;
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tickets_http_requests_total{"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("path=\"/graphql\""), "{metrics}");
+    assert!(
+        metrics.contains("tickets_graphql_errors_total{code=\"UNAUTHENTICATED\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.trim_end().ends_with("# EOF"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_is_served_to_browsers_and_a_placeholder_at_root() {
+    let (_env, app) = spawn().await;
+    let page = app
+        .client
+        .get(format!("{}/graphql", app.url))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("graphiql"), "{html}");
+    assert!(
+        html.contains("/graphql/ws"),
+        "subscriptions configured: {html}"
+    );
+
+    let root = app
+        .client
+        .get(format!("{}/", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(root.status(), 200);
+    assert!(root.text().await.unwrap().contains("<h1>Tickets</h1>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_runs_queries_but_never_mutations() {
+    let (_env, app) = spawn().await;
+    let ok = app
+        .client
+        .get(format!("{}/graphql", app.url))
+        .query(&[("query", "{ me { id } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let body: Value = ok.json().await.unwrap();
+    assert!(
+        body["data"]["me"].is_null() && body["errors"].is_null(),
+        "{body}"
+    );
+
+    let email = unique_email();
+    let mutation =
+        format!(r#"mutation {{ signUp(email: "{email}", password: "{PASSWORD}") {{ token }} }}"#);
+    for (query, op) in [
+        (mutation.clone(), None),
+        (
+            format!(
+                "query A {{ me {{ id }} }} {}",
+                mutation.replacen("mutation", "mutation B", 1)
+            ),
+            Some("B"),
+        ),
+        (
+            "query A { me { id } } mutation B { signOut }".to_owned(),
+            Some("B"),
+        ),
+    ] {
+        let mut params = vec![("query", query.clone())];
+        if let Some(op) = op {
+            params.push(("operationName", op.to_owned()));
+        }
+        let refused = app
+            .client
+            .get(format!("{}/graphql", app.url))
+            .query(&params)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 405, "{query}");
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    }
+    // The refused mutation created nothing.
+    assert_eq!(
+        error_code(&app.sign_in(&email, PASSWORD).await),
+        Some("UNAUTHENTICATED")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_that_is_not_json_is_refused_and_changes_nothing() {
+    let (_env, app) = spawn().await;
+    let email = unique_email();
+    let query =
+        format!(r#"mutation {{ signUp(email: "{email}", password: "{PASSWORD}") {{ token }} }}"#);
+    for content_type in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+    ] {
+        let body = json!({ "query": query }).to_string();
+        let res = app
+            .client
+            .post(format!("{}/graphql", app.url))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 415, "{content_type}");
+    }
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .body(json!({ "query": query }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415, "no content type");
+    assert_eq!(
+        error_code(&app.sign_in(&email, PASSWORD).await),
+        Some("UNAUTHENTICATED")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_get_413() {
+    let (_env, app) = spawn().await;
+    let padding = "x".repeat(1024 * 1024 + 1);
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .header("content-type", "application/json")
+        .body(json!({ "query": "{ me { id } }", "variables": { "p": padding } }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_invalid_documents_get_bad_user_input() {
+    let (_env, app) = spawn().await;
+    for query in [
+        "{ me { id ",
+        "{ nope }",
+        "mutation { signUp(email: 1) { token } }",
+    ] {
+        let body = app.gql(query, json!({}), None).await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{query}: {body}");
+        assert!(
+            body["errors"][0]["extensions"]["fields"].is_array(),
+            "{body}"
+        );
+    }
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_beyond_the_limit_are_refused() {
+    let (_env, app) = spawn().await;
+    let one = json!({ "query": "{ me { id } }" });
+    let ok: Value = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .json(&vec![one.clone(); 2])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok.as_array().map(Vec::len), Some(2), "{ok}");
+    let refused = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .json(&vec![one; 11])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+}
+
+/// graphql-js's `getIntrospectionQuery()` as GraphiQL sends it, with its nine levels of `ofType`.
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }
+}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_introspection_passes_the_limits_that_stop_deeper_queries() {
+    let (_env, app) = spawn().await;
+    let body = app.gql(INTROSPECTION, json!({}), None).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert!(body["data"]["__schema"]["types"].as_array().unwrap().len() > 5);
+
+    // Depth 20: past the limit of 16 that GraphiQL's own query (depth 14) stays under.
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}",
+        "ofType { ".repeat(15),
+        " }".repeat(15)
+    );
+    let body = app.gql(&deep, json!({}), None).await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert!(body["data"].is_null(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_is_a_federation_subgraph_that_keeps_emails_private() {
+    let (_env, app) = spawn().await;
+    let body = app.gql("{ _service { sdl } }", json!({}), None).await;
+    let sdl = body["data"]["_service"]["sdl"].as_str().expect("sdl");
+    assert!(sdl.contains("@key(fields: \"id\")"), "{sdl}");
+    assert!(sdl.contains("federation/v2"), "{sdl}");
+
+    let owner = app.sign_up(&unique_email()).await;
+    let other = app.sign_up(&unique_email()).await;
+    let query =
+        r#"query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }"#;
+    let reps = json!({ "r": [{ "__typename": "User", "id": owner.user_id }] });
+    let mine = app.gql(query, reps.clone(), Some(&owner.token)).await;
+    assert_eq!(
+        mine["data"]["_entities"][0]["email"],
+        owner.email.as_str(),
+        "{mine}"
+    );
+    let theirs = app.gql(query, reps.clone(), Some(&other.token)).await;
+    assert!(theirs["data"]["_entities"][0].is_null(), "{theirs}");
+    let anonymous = app.gql(query, reps, None).await;
+    assert!(anonymous["data"]["_entities"][0].is_null(), "{anonymous}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_errors_reveal_nothing() {
+    use sea_orm::ConnectionTrait;
+    let (env, app) = spawn().await;
+    let email = unique_email();
+    app.sign_up(&email).await;
+    // Break the database under the running server.
+    env.db()
+        .await
+        .execute_unprepared("DROP TABLE sessions")
+        .await
+        .unwrap();
+    let body = app.sign_in(&email, PASSWORD).await;
+    assert_eq!(error_code(&body), Some("INTERNAL_SERVER_ERROR"), "{body}");
+    assert_eq!(body["errors"][0]["message"], "internal server error");
+    let text = body.to_string().to_lowercase();
+    for leak in ["session", "table", "relation", "sql", "database"] {
+        assert!(!text.contains(leak), "{leak:?} leaked: {body}");
+    }
+}

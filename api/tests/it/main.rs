@@ -1,0 +1,10 @@
+//! The black-box suite: the real server on port 0 against a fresh database, over HTTP and
+//! WebSocket. Run it per backend pair with `TEST_BACKEND=embedded|postgres-redis`.
+
+mod auth;
+mod events;
+mod http;
+mod schema;
+mod store;
+mod support;
+mod ws;

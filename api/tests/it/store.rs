@@ -1,0 +1,281 @@
+//! The lock store and event bus contract, run against the backend `TEST_BACKEND` selects.
+
+use std::time::Duration;
+
+use api::{
+    events::{DomainEvent, EventPayload},
+    store::{HolderChange, LockOutcome, Stores},
+};
+
+use crate::support::*;
+
+async fn stores(prefix: &str) -> Stores {
+    match backend() {
+        Backend::Embedded => Stores::memory(),
+        Backend::PostgresRedis => Stores::redis(&redis_url(), prefix).await.unwrap(),
+    }
+}
+
+fn prefix() -> String {
+    format!("test:{}:", uuid::Uuid::new_v4().simple())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_has_one_holder_until_its_owner_releases_it() {
+    let s = stores(&prefix()).await;
+    let ttl = Duration::from_secs(60);
+    assert_eq!(
+        s.locks.acquire("lock:a", "o1", ttl).await.unwrap(),
+        LockOutcome::Acquired
+    );
+    assert_eq!(
+        s.locks.acquire("lock:a", "o2", ttl).await.unwrap(),
+        LockOutcome::Held
+    );
+    assert_eq!(
+        s.locks.acquire("lock:a", "o1", ttl).await.unwrap(),
+        LockOutcome::Held
+    );
+    assert_eq!(
+        s.locks.holder("lock:a").await.unwrap().as_deref(),
+        Some("o1")
+    );
+
+    assert_eq!(
+        s.locks.release("lock:a", "o2").await.unwrap(),
+        HolderChange::NotHolder
+    );
+    assert_eq!(
+        s.locks.holder("lock:a").await.unwrap().as_deref(),
+        Some("o1")
+    );
+    assert_eq!(
+        s.locks.release("lock:a", "o1").await.unwrap(),
+        HolderChange::Applied
+    );
+    assert_eq!(s.locks.holder("lock:a").await.unwrap(), None);
+    assert_eq!(
+        s.locks.release("lock:a", "o1").await.unwrap(),
+        HolderChange::NotHolder
+    );
+    assert_eq!(
+        s.locks.acquire("lock:a", "o2", ttl).await.unwrap(),
+        LockOutcome::Acquired
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lock_is_announced_and_freed() {
+    let s = stores(&prefix()).await;
+    let mut expirations = s.locks.expirations();
+    s.locks
+        .acquire("lock:short", "o1", Duration::from_millis(300))
+        .await
+        .unwrap();
+    s.locks
+        .acquire("lock:long", "o1", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let key = tokio::time::timeout(Duration::from_secs(5), expirations.recv())
+        .await
+        .expect("announced within 5 s")
+        .unwrap();
+    assert_eq!(key, "lock:short");
+    assert_eq!(s.locks.holder("lock:short").await.unwrap(), None);
+    assert_eq!(
+        s.locks
+            .acquire("lock:short", "o2", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        LockOutcome::Acquired
+    );
+    assert_eq!(
+        s.locks.holder("lock:long").await.unwrap().as_deref(),
+        Some("o1")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_holder_persists_or_rearms_a_lock() {
+    let s = stores(&prefix()).await;
+    let short = Duration::from_millis(400);
+    s.locks.acquire("lock:p", "o1", short).await.unwrap();
+    assert_eq!(
+        s.locks.persist("lock:p", "o2").await.unwrap(),
+        HolderChange::NotHolder
+    );
+    assert_eq!(
+        s.locks.persist("lock:p", "o1").await.unwrap(),
+        HolderChange::Applied
+    );
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        s.locks.holder("lock:p").await.unwrap().as_deref(),
+        Some("o1"),
+        "a persisted lock does not expire"
+    );
+
+    assert_eq!(
+        s.locks.restore_ttl("lock:p", "o2", short).await.unwrap(),
+        HolderChange::NotHolder
+    );
+    assert_eq!(
+        s.locks.restore_ttl("lock:p", "o1", short).await.unwrap(),
+        HolderChange::Applied
+    );
+    let mut expirations = s.locks.expirations();
+    let key = tokio::time::timeout(Duration::from_secs(5), expirations.recv())
+        .await
+        .expect("a re-armed lock expires again")
+        .unwrap();
+    assert_eq!(key, "lock:p");
+    assert_eq!(s.locks.holder("lock:p").await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hits_count_within_a_window_until_reset() {
+    let s = stores(&prefix()).await;
+    let window = Duration::from_secs(900);
+    assert_eq!(s.locks.hits("throttle:x").await.unwrap().count, 0);
+    for n in 1..=3 {
+        assert_eq!(s.locks.hit("throttle:x", window).await.unwrap().count, n);
+    }
+    let hits = s.locks.hits("throttle:x").await.unwrap();
+    assert_eq!(hits.count, 3);
+    assert!(
+        hits.resets_in > Duration::from_secs(890) && hits.resets_in <= window,
+        "{hits:?}"
+    );
+    s.locks.reset("throttle:x").await.unwrap();
+    assert_eq!(s.locks.hits("throttle:x").await.unwrap().count, 0);
+
+    s.locks
+        .hit("throttle:y", Duration::from_millis(300))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        s.locks.hits("throttle:y").await.unwrap().count,
+        0,
+        "the window closed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bus_delivers_to_every_subscriber_of_every_process() {
+    let prefix = prefix();
+    let a = stores(&prefix).await;
+    // A second process on the same bus (Redis); in-process, the same bus.
+    let b = match backend() {
+        Backend::Embedded => a.clone(),
+        Backend::PostgresRedis => stores(&prefix).await,
+    };
+    let mut on_a = a.bus.subscribe();
+    let mut on_b = b.bus.subscribe();
+    let user = api::auth::types::User {
+        id: async_graphql::ID("u1".into()),
+        email: "a@example.com".into(),
+        created_at: chrono::Utc::now(),
+    };
+    let event = DomainEvent::new(EventPayload::UserUpdated(user), None);
+    a.bus.publish(&event).await.unwrap();
+    for rx in [&mut on_a, &mut on_b] {
+        let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("delivered")
+            .unwrap();
+        assert_eq!(*got, event);
+    }
+
+    // Another deployment's prefix does not hear it.
+    if backend() == Backend::PostgresRedis {
+        let other = stores(&format!("{prefix}other:")).await;
+        let mut on_other = other.bus.subscribe();
+        a.bus.publish(&event).await.unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), on_other.recv())
+                .await
+                .is_err(),
+            "crossed deployments"
+        );
+    }
+}
+
+/// On a Redis of its own (the shared one's flags are other tests' business), which starts with
+/// notifications off as Redis does by default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_expiry_notifications_are_switched_on() {
+    if backend() != Backend::PostgresRedis {
+        return;
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let _server = KillOnDrop(
+        std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH"),
+    );
+    let url = format!("redis://127.0.0.1:{port}");
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = None;
+    for _ in 0..50 {
+        if let Ok(c) = client.get_multiplexed_async_connection().await {
+            conn = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut conn = conn.expect("redis-server started");
+    let flags = |conn: &mut redis::aio::MultiplexedConnection| {
+        let mut conn = conn.clone();
+        async move {
+            let v: Vec<String> = redis::cmd("CONFIG")
+                .arg("GET")
+                .arg("notify-keyspace-events")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            v[1].clone()
+        }
+    };
+    assert_eq!(
+        flags(&mut conn).await,
+        "",
+        "a fresh Redis starts with notifications off"
+    );
+    let s = Stores::redis(&url, "t:").await.unwrap();
+    let now = flags(&mut conn).await;
+    assert!(now.contains('E') && now.contains('x'), "{now:?}");
+
+    // And they reach the store: a lock's expiry is announced.
+    let mut expirations = s.locks.expirations();
+    s.locks
+        .acquire("lock:n", "o", Duration::from_millis(200))
+        .await
+        .unwrap();
+    let key = tokio::time::timeout(Duration::from_secs(5), expirations.recv()).await;
+    assert_eq!(key.expect("announced").unwrap(), "lock:n");
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,445 @@
+//! The test harness: a fresh database (and Redis key prefix) per test, the real application on
+//! port 0, and clients that speak GraphQL over HTTP and WebSocket.
+//!
+//! `TEST_BACKEND` picks the backend pair: `embedded` (SQLite + in-process, the default) or
+//! `postgres-redis` (PostgreSQL at `TEST_POSTGRES_URL`, Redis at `TEST_REDIS_URL`).
+
+#![allow(dead_code)]
+
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "test-secret-0123456789abcdef0123456789";
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    PostgresRedis,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("TEST_BACKEND").as_deref() {
+        Ok("postgres-redis") => Backend::PostgresRedis,
+        Ok("embedded") | Err(_) => Backend::Embedded,
+        Ok(other) => panic!("TEST_BACKEND={other:?}: use embedded or postgres-redis"),
+    }
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// One deployment's shared state: a fresh database and a unique Redis prefix. Every app spawned
+/// from it is a replica of the same deployment.
+pub struct TestEnv {
+    pub database_url: String,
+    pub redis_prefix: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        let id = Uuid::new_v4().simple().to_string();
+        let redis_prefix = format!("test:{id}:");
+        match backend() {
+            Backend::Embedded => {
+                let dir = tempfile::tempdir().unwrap();
+                let database_url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("tickets.db").display()
+                );
+                Self {
+                    database_url,
+                    redis_prefix,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::PostgresRedis => {
+                let admin_url = postgres_admin_url();
+                let admin = Database::connect(&admin_url).await.unwrap();
+                let name = format!("test_{id}");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let base = admin_url.rsplit_once('/').unwrap().0;
+                Self {
+                    database_url: format!("{base}/{name}"),
+                    redis_prefix,
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub fn vars(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut vars: HashMap<String, String> = [
+            ("HOST", "127.0.0.1"),
+            ("PORT", "0"),
+            ("DATABASE_URL", self.database_url.as_str()),
+            ("REDIS_PREFIX", self.redis_prefix.as_str()),
+            ("JWT_SECRET", JWT_SECRET),
+            ("WEB_DIR", "/nonexistent-web-dir"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        if backend() == Backend::PostgresRedis {
+            vars.insert("REDIS_URL".into(), redis_url());
+        }
+        for (k, v) in extra {
+            vars.insert((*k).to_owned(), (*v).to_owned());
+        }
+        vars
+    }
+
+    pub async fn spawn(&self) -> TestApp {
+        self.spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(&self, extra: &[(&str, &str)]) -> TestApp {
+        let config = api::Config::from_vars(&self.vars(extra)).expect("test config");
+        let app = api::Application::build(config).await.expect("app builds");
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("app runs");
+        });
+        TestApp {
+            addr,
+            url: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            database_url: self.database_url.clone(),
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    /// A direct connection to the deployment's database, for what a test must see or break.
+    pub async fn db(&self) -> DatabaseConnection {
+        Database::connect(&self.database_url).await.unwrap()
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub url: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// A fresh deployment with one replica.
+pub async fn spawn() -> (TestEnv, TestApp) {
+    let env = TestEnv::new().await;
+    let app = env.spawn().await;
+    (env, app)
+}
+
+impl TestApp {
+    /// Stops the server gracefully and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap();
+        }
+    }
+
+    /// POSTs a GraphQL operation; returns the HTTP response.
+    pub async fn post(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// POSTs a GraphQL operation; returns the JSON body.
+    pub async fn gql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        self.post(query, variables, token)
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_up(&self, email: &str) -> Session {
+        let body = self
+            .gql(
+                SIGN_UP,
+                json!({ "email": email, "password": PASSWORD }),
+                None,
+            )
+            .await;
+        Session::from_payload(&body["data"]["signUp"])
+            .unwrap_or_else(|| panic!("sign-up failed: {body}"))
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Value {
+        self.gql(
+            SIGN_IN,
+            json!({ "email": email, "password": password }),
+            None,
+        )
+        .await
+    }
+
+    pub async fn me(&self, token: &str) -> Value {
+        self.gql("{ me { id email } }", json!({}), Some(token))
+            .await["data"]["me"]
+            .clone()
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql/ws", self.addr)
+    }
+}
+
+pub const SIGN_UP: &str = "mutation($email: String!, $password: String!) {
+  signUp(email: $email, password: $password) { token user { id email createdAt } } }";
+pub const SIGN_IN: &str = "mutation($email: String!, $password: String!) {
+  signIn(email: $email, password: $password) { token user { id email } } }";
+pub const CHANGE_PASSWORD: &str = "mutation($current: String!, $new: String!) {
+  changePassword(currentPassword: $current, newPassword: $new) { id email } }";
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub token: String,
+    pub user_id: String,
+    pub email: String,
+}
+
+impl Session {
+    pub fn from_payload(payload: &Value) -> Option<Self> {
+        Some(Self {
+            token: payload["token"].as_str()?.to_owned(),
+            user_id: payload["user"]["id"].as_str()?.to_owned(),
+            email: payload["user"]["email"].as_str()?.to_owned(),
+        })
+    }
+}
+
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", Uuid::new_v4().simple())
+}
+
+/// The `extensions.code` of the first error.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// The `field` names of a `BAD_USER_INPUT` error.
+pub fn error_fields(body: &Value) -> Vec<String> {
+    body["errors"][0]["extensions"]["fields"]
+        .as_array()
+        .map(|fields| {
+            fields
+                .iter()
+                .filter_map(|f| f["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Polls `check` until it is true or `within` passes.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// graphql-ws (the `graphql-transport-ws` sub-protocol).
+    TransportWs,
+    /// subscriptions-transport-ws (the legacy `graphql-ws` sub-protocol).
+    Legacy,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::TransportWs => "graphql-transport-ws",
+            Protocol::Legacy => "graphql-ws",
+        }
+    }
+}
+
+/// A GraphQL-over-WebSocket client.
+pub struct WsClient {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    protocol: Protocol,
+}
+
+pub struct WsOptions<'a> {
+    pub protocol: Protocol,
+    pub payload: Value,
+    pub cookie: Option<&'a str>,
+    pub origin: Option<&'a str>,
+}
+
+impl Default for WsOptions<'_> {
+    fn default() -> Self {
+        Self {
+            protocol: Protocol::TransportWs,
+            payload: json!({}),
+            cookie: None,
+            origin: None,
+        }
+    }
+}
+
+impl WsClient {
+    /// Opens the socket without `connection_init`; `Err` carries the HTTP status of a refusal.
+    pub async fn open(app: &TestApp, opts: &WsOptions<'_>) -> Result<Self, u16> {
+        let mut request = app.ws_url().into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static(opts.protocol.name()),
+        );
+        if let Some(cookie) = opts.cookie {
+            headers.insert("Cookie", HeaderValue::from_str(cookie).unwrap());
+        }
+        if let Some(origin) = opts.origin {
+            headers.insert("Origin", HeaderValue::from_str(origin).unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(Self {
+                socket,
+                protocol: opts.protocol,
+            }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(err) => panic!("websocket failed: {err}"),
+        }
+    }
+
+    /// Opens the socket and completes `connection_init`.
+    pub async fn connect(app: &TestApp, opts: WsOptions<'_>) -> Self {
+        let mut client = Self::open(app, &opts).await.expect("upgrade accepted");
+        let ack = client.init(opts.payload.clone()).await;
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        client
+    }
+
+    /// Sends `connection_init`; returns the server's answer (ack, error or close).
+    pub async fn init(&mut self, payload: Value) -> Value {
+        self.send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
+        self.next_message(Duration::from_secs(5))
+            .await
+            .unwrap_or(json!({ "type": "timeout" }))
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str) {
+        let ty = match self.protocol {
+            Protocol::TransportWs => "subscribe",
+            Protocol::Legacy => "start",
+        };
+        self.send(json!({ "id": id, "type": ty, "payload": { "query": query } }))
+            .await;
+    }
+
+    /// The next protocol message other than keep-alives, or `None` after `within`. A close
+    /// frame is returned as `{"type": "close", "code": …}`.
+    pub async fn next_message(&mut self, within: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()??;
+            match msg {
+                Ok(Message::Text(text)) => {
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    if matches!(value["type"].as_str(), Some("ka" | "ping" | "pong")) {
+                        continue;
+                    }
+                    return Some(value);
+                }
+                Ok(Message::Close(frame)) => {
+                    return Some(json!({
+                        "type": "close",
+                        "code": frame.as_ref().map(|f| u16::from(f.code)),
+                        "reason": frame.as_ref().map(|f| f.reason.to_string()),
+                    }));
+                }
+                Ok(_) => continue,
+                Err(_) => return Some(json!({ "type": "close", "code": null })),
+            }
+        }
+    }
+
+    /// The payload of the next `next`/`data` message for subscription `id`.
+    pub async fn next_data(&mut self, id: &str, within: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let msg = self.next_message(left).await?;
+            if msg["id"] == id && matches!(msg["type"].as_str(), Some("next" | "data")) {
+                return Some(msg["payload"].clone());
+            }
+            if msg["id"] == id && msg["type"] == "error" {
+                return Some(json!({ "errors": msg["payload"] }));
+            }
+        }
+    }
+}
+
+/// The JWT's claims, decoded without checking (for tests that forge tokens).
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

@@ -1,0 +1,20 @@
+//! Schema migrations, one file per change, each with a working `down`. They run at start-up.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_users;
+mod m20261125_000002_create_sessions;
+mod m20261125_000003_create_outbox_events;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_users::Migration),
+            Box::new(m20261125_000002_create_sessions::Migration),
+            Box::new(m20261125_000003_create_outbox_events::Migration),
+        ]
+    }
+}
