@@ -327,3 +327,74 @@ async fn internal_errors_reveal_nothing() {
         assert!(!text.contains(leak), "{leak:?} leaked: {body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_selects_an_operation_by_name_with_variables() {
+    let (_env, app) = spawn().await;
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.url))
+        .query(&[
+            ("query", "query A { me { id } } query B($r: [_Any!]!) { _entities(representations: $r) { __typename } }"),
+            ("operationName", "B"),
+            ("variables", r#"{"r": []}"#),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"], json!({ "_entities": [] }), "{body}");
+}
+
+/// Readiness follows the stores: 503 while one is down, 200 again when it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_reports_a_lost_lock_store_or_database() {
+    use sea_orm::ConnectionTrait;
+    if backend() != Backend::PostgresRedis {
+        return;
+    }
+    let redis = PrivateRedis::start();
+    let env = TestEnv::new().await;
+    let app = env.spawn_with(&[("REDIS_URL", redis.url.as_str())]).await;
+    let ready = |app: &TestApp| {
+        let req = app.client.get(format!("{}/readyz", app.url)).send();
+        async move {
+            let res = req.await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(ready(&app).await.0, 200);
+
+    redis.stop();
+    let (status, body) = ready(&app).await;
+    assert_eq!(
+        (status, &body["lockStore"]),
+        (503, &json!("unavailable")),
+        "{body}"
+    );
+    redis.restart();
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            ready(&app).await.0 == 200
+        })
+        .await,
+        "ready again once Redis is back"
+    );
+
+    // The database goes away under the server.
+    let name = env.database_url.rsplit('/').next().unwrap().to_owned();
+    let admin = sea_orm::Database::connect("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .unwrap();
+    admin
+        .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+    let (status, body) = ready(&app).await;
+    assert_eq!(
+        (status, &body["database"]),
+        (503, &json!("unavailable")),
+        "{body}"
+    );
+}

@@ -4,6 +4,7 @@
 mod auth;
 mod events;
 mod http;
+mod migrations;
 mod schema;
 mod store;
 mod support;

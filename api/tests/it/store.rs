@@ -208,38 +208,10 @@ async fn redis_expiry_notifications_are_switched_on() {
     if backend() != Backend::PostgresRedis {
         return;
     }
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let _server = KillOnDrop(
-        std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH"),
-    );
-    let url = format!("redis://127.0.0.1:{port}");
+    let redis = PrivateRedis::start();
+    let url = redis.url.clone();
     let client = redis::Client::open(url.as_str()).unwrap();
-    let mut conn = None;
-    for _ in 0..50 {
-        if let Ok(c) = client.get_multiplexed_async_connection().await {
-            conn = Some(c);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut conn = conn.expect("redis-server started");
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let flags = |conn: &mut redis::aio::MultiplexedConnection| {
         let mut conn = conn.clone();
         async move {
@@ -269,13 +241,4 @@ async fn redis_expiry_notifications_are_switched_on() {
         .unwrap();
     let key = tokio::time::timeout(Duration::from_secs(5), expirations.recv()).await;
     assert_eq!(key.expect("announced").unwrap(), "lock:n");
-}
-
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
