@@ -17,7 +17,10 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{auth::types::User, db, metrics::Metrics, store::EventBus};
+use crate::{
+    auth::types::User, db, metrics::Metrics, orders::types::Order, store::EventBus,
+    tickets::types::Ticket,
+};
 
 /// One thing that happened, as it is stored in the outbox and sent on the bus. Subscriptions read
 /// their data from here, never from the database, so a push to many watchers costs no queries.
@@ -35,6 +38,11 @@ pub struct DomainEvent {
 pub enum EventPayload {
     UserCreated(User),
     UserUpdated(User),
+    TicketCreated(Ticket),
+    TicketUpdated(Ticket),
+    OrderCreated(Order),
+    OrderUpdated(Order),
+    OrderExpired(Order),
 }
 
 impl EventPayload {
@@ -42,6 +50,11 @@ impl EventPayload {
         match self {
             EventPayload::UserCreated(_) => "UserCreated",
             EventPayload::UserUpdated(_) => "UserUpdated",
+            EventPayload::TicketCreated(_) => "TicketCreated",
+            EventPayload::TicketUpdated(_) => "TicketUpdated",
+            EventPayload::OrderCreated(_) => "OrderCreated",
+            EventPayload::OrderUpdated(_) => "OrderUpdated",
+            EventPayload::OrderExpired(_) => "OrderExpired",
         }
     }
 }

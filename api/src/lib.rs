@@ -9,13 +9,17 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod expiration;
 pub mod http;
 pub mod metrics;
+pub mod orders;
+pub mod pagination;
 pub mod schema;
 pub mod startup;
 pub mod store;
 pub mod subscriptions;
 pub mod telemetry;
+pub mod tickets;
 
 pub use config::Config;
 pub use startup::Application;

@@ -12,16 +12,18 @@ use std::sync::Arc;
 use crate::{
     auth::resolvers::{AuthMutation, AuthQuery, AuthSubscription},
     metrics::Metrics,
+    orders::resolvers::{OrderMutation, OrderQuery, OrderSubscription},
+    tickets::resolvers::{TicketMutation, TicketQuery, TicketSubscription},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(AuthQuery);
+pub struct Query(AuthQuery, TicketQuery, OrderQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation);
+pub struct Mutation(AuthMutation, TicketMutation, OrderMutation);
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(AuthSubscription);
+pub struct Subscription(AuthSubscription, TicketSubscription, OrderSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -14,10 +14,13 @@ use crate::{
     config::{Config, JwtSecretSource},
     db,
     events::Events,
+    expiration::Expiration,
     http,
     metrics::Metrics,
+    orders::OrderService,
     schema::{self, AppSchema, ErrorCodes},
     store::Stores,
+    tickets::{TicketService, loader::TicketLoader},
 };
 
 #[derive(Clone)]
@@ -28,6 +31,7 @@ pub struct AppState {
     pub schema: AppSchema,
     pub auth: AuthService,
     pub events: Events,
+    pub orders: OrderService,
     pub metrics: Metrics,
 }
 
@@ -59,12 +63,26 @@ impl Application {
             config.session_ttl,
             config.cookie_secure,
         );
+        let tickets = TicketService::new(db.clone(), events.clone());
+        let orders = OrderService::new(
+            db.clone(),
+            stores.locks.clone(),
+            events.clone(),
+            config.order_ttl,
+            config.max_live_orders,
+        );
         let schema = schema::builder()
             .limit_depth(config.max_query_depth)
             .limit_complexity(config.max_query_complexity)
             .extension(ErrorCodes(metrics.clone()))
             .data(auth.clone())
             .data(events.clone())
+            .data(tickets)
+            .data(orders.clone())
+            .data(async_graphql::dataloader::DataLoader::new(
+                TicketLoader(db.clone()),
+                tokio::spawn,
+            ))
             .finish();
 
         let addr = SocketAddr::new(config.host, config.port);
@@ -80,6 +98,7 @@ impl Application {
                 schema,
                 auth,
                 events,
+                orders,
                 metrics,
             },
         })
@@ -116,8 +135,10 @@ impl Application {
     }
 
     fn spawn_background(&self, stop: &CancellationToken) -> Vec<JoinHandle<()>> {
-        vec![tokio::spawn(
-            self.state.events.clone().run_relay(stop.clone()),
-        )]
+        let expiration = Expiration::new(self.state.orders.clone(), self.state.stores.clone());
+        vec![
+            tokio::spawn(self.state.events.clone().run_relay(stop.clone())),
+            tokio::spawn(expiration.run(stop.clone())),
+        ]
     }
 }

@@ -1,6 +1,8 @@
 //! SeaORM models of the marketplace's tables: data and relations only, no business logic.
 //! The API's domain modules own the rules; see `api/src/`.
 
+pub mod order;
 pub mod outbox_event;
 pub mod session;
+pub mod ticket;
 pub mod user;

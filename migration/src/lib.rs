@@ -5,6 +5,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_users;
 mod m20261125_000002_create_sessions;
 mod m20261125_000003_create_outbox_events;
+mod m20261125_000004_create_tickets;
+mod m20261125_000005_create_orders;
 
 pub struct Migrator;
 
@@ -15,6 +17,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_users::Migration),
             Box::new(m20261125_000002_create_sessions::Migration),
             Box::new(m20261125_000003_create_outbox_events::Migration),
+            Box::new(m20261125_000004_create_tickets::Migration),
+            Box::new(m20261125_000005_create_orders::Migration),
         ]
     }
 }

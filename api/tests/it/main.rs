@@ -4,8 +4,11 @@
 mod auth;
 mod events;
 mod http;
+mod market;
 mod migrations;
+mod orders;
 mod schema;
 mod store;
 mod support;
+mod tickets;
 mod ws;

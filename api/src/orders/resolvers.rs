@@ -1,0 +1,180 @@
+//! GraphQL resolvers of orders. Every order is visible to its buyer only.
+
+use async_graphql::{Context, ID, Object, Subscription};
+use futures_util::Stream;
+
+use super::{
+    OrderService,
+    types::{Order, OrderConnection, OrderEdge},
+};
+use crate::{
+    auth::{AuthService, Credential, require_viewer},
+    error::ApiError,
+    events::EventPayload,
+    pagination::{self, Page, PageInfo},
+    subscriptions,
+};
+
+#[derive(Default)]
+pub struct OrderQuery;
+
+#[Object]
+impl OrderQuery {
+    /// The viewer's orders, newest first.
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<OrderConnection> {
+        let viewer = require_viewer(ctx).await?;
+        let page = Page::parse(first.unwrap_or(20), after.as_deref())?;
+        let rows = ctx
+            .data_unchecked::<OrderService>()
+            .list(viewer, page)
+            .await?;
+        let (rows, has_next_page) = pagination::split(rows, page);
+        let end_cursor = rows.last().map(|o| pagination::encode(o.id));
+        Ok(OrderConnection {
+            edges: rows
+                .into_iter()
+                .map(|m| OrderEdge {
+                    cursor: pagination::encode(m.id),
+                    node: Order::from_model(m, None),
+                })
+                .collect(),
+            page_info: PageInfo {
+                has_next_page,
+                end_cursor,
+            },
+        })
+    }
+
+    /// One of the viewer's orders; `NOT_FOUND` when absent or not theirs.
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Order> {
+        let viewer = require_viewer(ctx).await?;
+        let id = pagination::parse_id(&id).ok_or_else(super::service::not_found)?;
+        Ok(ctx.data_unchecked::<OrderService>().get(viewer, id).await?)
+    }
+
+    /// Federation entity resolver: only the buyer resolves their orders.
+    #[graphql(entity)]
+    async fn find_order_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Order>> {
+        let Some(viewer) = crate::auth::viewer(ctx).await? else {
+            return Ok(None);
+        };
+        let Some(id) = pagination::parse_id(&id) else {
+            return Ok(None);
+        };
+        match ctx.data_unchecked::<OrderService>().get(viewer, id).await {
+            Ok(order) => Ok(Some(order)),
+            Err(ApiError::NotFound(_)) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct OrderMutation;
+
+#[Object]
+impl OrderMutation {
+    /// Reserves a ticket for `ORDER_TTL_SECONDS` (15 minutes by default) while you pay. Pass the
+    /// `expectedVersion` you saw to be sure of the price you get.
+    async fn create_order(
+        &self,
+        ctx: &Context<'_>,
+        ticket_id: ID,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<Order> {
+        let viewer = require_viewer(ctx).await?;
+        let ticket_id =
+            pagination::parse_id(&ticket_id).ok_or_else(crate::tickets::service::not_found)?;
+        Ok(ctx
+            .data_unchecked::<OrderService>()
+            .create(viewer, ticket_id, expected_version)
+            .await?)
+    }
+
+    /// Cancels your unpaid order; its ticket goes back on sale.
+    async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Order> {
+        let viewer = require_viewer(ctx).await?;
+        let id = pagination::parse_id(&id).ok_or_else(super::service::not_found)?;
+        Ok(ctx
+            .data_unchecked::<OrderService>()
+            .cancel(viewer, id)
+            .await?)
+    }
+}
+
+/// The viewer of a subscription, or `UNAUTHENTICATED`.
+async fn subscriber(ctx: &Context<'_>) -> async_graphql::Result<uuid::Uuid> {
+    let credential = ctx.data_opt::<Credential>().cloned().unwrap_or_default();
+    let viewer = credential
+        .viewer(ctx.data_unchecked::<AuthService>())
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    Ok(viewer.user_id)
+}
+
+#[derive(Default)]
+pub struct OrderSubscription;
+
+#[Subscription]
+impl OrderSubscription {
+    /// The viewer's new orders.
+    async fn order_created(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = Order>> {
+        let viewer = subscriber(ctx).await?;
+        Ok(subscriptions::events(
+            ctx,
+            Some(viewer),
+            |payload| match payload {
+                EventPayload::OrderCreated(o) => Some(o.clone()),
+                _ => None,
+            },
+        ))
+    }
+
+    /// Every change of one of the viewer's orders (or of all of them when `id` is omitted):
+    /// cancelled, expired, awaiting payment, complete.
+    async fn order_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = Order>> {
+        let viewer = subscriber(ctx).await?;
+        Ok(subscriptions::events(
+            ctx,
+            Some(viewer),
+            move |payload| match payload {
+                EventPayload::OrderUpdated(o) if id.as_ref().is_none_or(|id| *id == o.id) => {
+                    Some(o.clone())
+                }
+                _ => None,
+            },
+        ))
+    }
+
+    /// The viewer's orders that ran out of time.
+    async fn order_expired(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = Order>> {
+        let viewer = subscriber(ctx).await?;
+        Ok(subscriptions::events(
+            ctx,
+            Some(viewer),
+            |payload| match payload {
+                EventPayload::OrderExpired(o) => Some(o.clone()),
+                _ => None,
+            },
+        ))
+    }
+}

@@ -1,0 +1,417 @@
+//! The order rules: reserve, cancel, expire.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use entity::order::{self, OrderStatus};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, Statement,
+    sea_query::{Expr, LockBehavior, LockType},
+};
+use uuid::Uuid;
+
+use super::{lock_key, types::Order};
+use crate::{
+    auth::Viewer,
+    db,
+    error::{ApiError, ApiResult},
+    events::{self, DomainEvent, EventPayload, Events},
+    pagination::Page,
+    store::{LockOutcome, LockStore},
+    tickets::{self, types::Ticket},
+};
+
+const LIVE: [OrderStatus; 2] = [OrderStatus::Created, OrderStatus::AwaitingPayment];
+/// A lock whose order never reached the database (its process died mid-request) is taken back
+/// once its order id (a UUID v7, so a timestamp) is older than this.
+const ORPHAN_AFTER: Duration = Duration::from_secs(30);
+/// Orders expired per transaction by one pass.
+const EXPIRE_BATCH: u64 = 500;
+
+#[derive(Clone)]
+pub struct OrderService {
+    db: DatabaseConnection,
+    locks: Arc<dyn LockStore>,
+    events: Events,
+    ttl: Duration,
+    max_live: u64,
+}
+
+pub fn not_found() -> ApiError {
+    ApiError::NotFound("no such order".into())
+}
+
+fn order_events(
+    order: &Order,
+    buyer: Uuid,
+    kinds: &[fn(Order) -> EventPayload],
+) -> Vec<DomainEvent> {
+    kinds
+        .iter()
+        .map(|kind| DomainEvent::new(kind(order.clone()), Some(buyer)))
+        .collect()
+}
+
+impl OrderService {
+    pub fn new(
+        db: DatabaseConnection,
+        locks: Arc<dyn LockStore>,
+        events: Events,
+        ttl: Duration,
+        max_live: u32,
+    ) -> Self {
+        Self {
+            db,
+            locks,
+            events,
+            ttl,
+            max_live: u64::from(max_live),
+        }
+    }
+
+    /// Reserves the ticket for the viewer for `ORDER_TTL_SECONDS`.
+    pub async fn create(
+        &self,
+        viewer: Viewer,
+        ticket_id: Uuid,
+        expected_version: Option<i32>,
+    ) -> ApiResult<Order> {
+        // Fail fast, before any lock, on what the ticket's state already answers.
+        let ticket = tickets::service::get_model(&self.db, ticket_id)
+            .await?
+            .ok_or_else(tickets::service::not_found)?;
+        tickets::service::check_orderable(&ticket, viewer.user_id, expected_version)?;
+
+        let order_id = Uuid::now_v7();
+        let key = lock_key(ticket_id);
+        let owner = order_id.to_string();
+        if self.take_lock(&key, &owner).await? == LockOutcome::Held {
+            return Err(ApiError::Conflict("the ticket is reserved".into()));
+        }
+        match self
+            .reserve(viewer, ticket_id, order_id, expected_version)
+            .await
+        {
+            Ok((order, events)) => {
+                self.events.publish_committed(&events).await;
+                Ok(order)
+            }
+            Err(err) => {
+                if let Err(e) = self.locks.release(&key, &owner).await {
+                    tracing::warn!(error = %e, "could not release the lock of a failed order; it will expire");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn take_lock(&self, key: &str, owner: &str) -> ApiResult<LockOutcome> {
+        let outcome = self
+            .locks
+            .acquire(key, owner, self.ttl)
+            .await
+            .map_err(ApiError::internal)?;
+        if outcome == LockOutcome::Acquired {
+            return Ok(outcome);
+        }
+        let Some(holder) = self.locks.holder(key).await.map_err(ApiError::internal)? else {
+            // Freed meanwhile: one more try.
+            return self
+                .locks
+                .acquire(key, owner, self.ttl)
+                .await
+                .map_err(ApiError::internal);
+        };
+        if self.is_orphan(&holder).await? {
+            tracing::warn!(
+                key,
+                holder,
+                "taking back a lock whose order never reached the database"
+            );
+            self.locks
+                .release(key, &holder)
+                .await
+                .map_err(ApiError::internal)?;
+            return self
+                .locks
+                .acquire(key, owner, self.ttl)
+                .await
+                .map_err(ApiError::internal);
+        }
+        Ok(LockOutcome::Held)
+    }
+
+    /// Whether a lock's holder is an order id, old enough, with no live order behind it.
+    async fn is_orphan(&self, holder: &str) -> ApiResult<bool> {
+        let Ok(id) = Uuid::parse_str(holder) else {
+            return Ok(false);
+        };
+        let Some((secs, nanos)) = id.get_timestamp().map(|t| t.to_unix()) else {
+            return Ok(false);
+        };
+        let made = DateTime::<Utc>::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX), nanos)
+            .unwrap_or_else(Utc::now);
+        if Utc::now() - made < chrono::Duration::from_std(ORPHAN_AFTER).unwrap_or_default() {
+            return Ok(false);
+        }
+        let live = order::Entity::find_by_id(id)
+            .filter(order::Column::Status.is_in(LIVE))
+            .count(&self.db)
+            .await?;
+        Ok(live == 0)
+    }
+
+    async fn reserve(
+        &self,
+        viewer: Viewer,
+        ticket_id: Uuid,
+        order_id: Uuid,
+        expected_version: Option<i32>,
+    ) -> ApiResult<(Order, Vec<DomainEvent>)> {
+        let now = db::now();
+        let expires_at = now + self.ttl;
+        let txn = db::begin_write(&self.db).await?;
+        serialize_per_buyer(&txn, viewer.user_id).await?;
+        let live = order::Entity::find()
+            .filter(order::Column::BuyerId.eq(viewer.user_id))
+            .filter(order::Column::Status.is_in(LIVE))
+            .count(&txn)
+            .await?;
+        if live >= self.max_live {
+            return Err(ApiError::Conflict(format!(
+                "you already hold {live} unpaid orders, the most allowed; pay or cancel one first"
+            )));
+        }
+        let ticket = tickets::service::reserve(
+            &txn,
+            ticket_id,
+            order_id,
+            viewer.user_id,
+            expected_version,
+            expires_at,
+            now,
+        )
+        .await?;
+        let inserted = order::ActiveModel {
+            id: Set(order_id),
+            ticket_id: Set(ticket_id),
+            buyer_id: Set(viewer.user_id),
+            status: Set(OrderStatus::Created),
+            price_cents: Set(ticket.price_cents),
+            expires_at: Set(expires_at),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await;
+        let model = match inserted {
+            Ok(model) => model,
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Err(ApiError::Conflict("the ticket is reserved".into()));
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let ticket = Ticket::from(ticket);
+        let order = Order::from_model(model, Some(ticket.clone()));
+        let mut events = order_events(&order, viewer.user_id, &[EventPayload::OrderCreated]);
+        events.push(tickets::service::updated_event(&ticket));
+        events::record(&txn, &events).await?;
+        txn.commit().await?;
+        Ok((order, events))
+    }
+
+    /// Cancels the viewer's live order and puts its ticket back on sale.
+    pub async fn cancel(&self, viewer: Viewer, id: Uuid) -> ApiResult<Order> {
+        let now = db::now();
+        let txn = db::begin_write(&self.db).await?;
+        let current = self.find_own(&txn, viewer, id).await?;
+        if !LIVE.contains(&current.status) {
+            return Err(ApiError::Conflict(format!(
+                "the order is {} and cannot be cancelled",
+                status_word(current.status)
+            )));
+        }
+        let Some(model) = transition(&txn, id, &LIVE, OrderStatus::Cancelled, now).await? else {
+            return Err(ApiError::Conflict(
+                "the order changed meanwhile; reload it".into(),
+            ));
+        };
+        let (orders, events) = settle_cancelled(&txn, vec![model], now, false).await?;
+        events::record(&txn, &events).await?;
+        txn.commit().await?;
+        self.after_cancel(&orders, &events).await;
+        orders
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("cancelled order vanished")))
+    }
+
+    /// Cancels every unpaid order whose deadline has passed, in batches; returns how many. Safe to
+    /// run on every replica at once: each order is cancelled (and announced) by exactly one.
+    pub async fn expire_due(&self) -> ApiResult<usize> {
+        let mut total = 0;
+        loop {
+            let now = db::now();
+            let txn = db::begin_write(&self.db).await?;
+            let due: Vec<Uuid> = order::Entity::find()
+                .select_only()
+                .column(order::Column::Id)
+                .filter(order::Column::Status.eq(OrderStatus::Created))
+                .filter(order::Column::ExpiresAt.lte(now))
+                .order_by_asc(order::Column::ExpiresAt)
+                .limit(EXPIRE_BATCH)
+                .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            if due.is_empty() {
+                txn.commit().await?;
+                return Ok(total);
+            }
+            let models = order::Entity::update_many()
+                .col_expr(order::Column::Status, Expr::value(OrderStatus::Cancelled))
+                .col_expr(order::Column::UpdatedAt, Expr::value(now))
+                .filter(order::Column::Id.is_in(due.iter().copied()))
+                .filter(order::Column::Status.eq(OrderStatus::Created))
+                .filter(order::Column::ExpiresAt.lte(now))
+                .exec_with_returning(&txn)
+                .await?;
+            let (orders, events) = settle_cancelled(&txn, models, now, true).await?;
+            events::record(&txn, &events).await?;
+            txn.commit().await?;
+            total += orders.len();
+            self.after_cancel(&orders, &events).await;
+            if (due.len() as u64) < EXPIRE_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The earliest deadline of every unpaid order (for the expiry scheduler after a restart).
+    pub async fn live_deadlines(&self) -> ApiResult<Vec<DateTime<Utc>>> {
+        Ok(order::Entity::find()
+            .select_only()
+            .column(order::Column::ExpiresAt)
+            .filter(order::Column::Status.eq(OrderStatus::Created))
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+
+    async fn after_cancel(&self, orders: &[Order], events: &[DomainEvent]) {
+        self.events.publish_committed(events).await;
+        for order in orders {
+            let key = lock_key(order.ticket_id);
+            if let Err(err) = self.locks.release(&key, order.id.as_str()).await {
+                tracing::warn!(error = %err, "could not release a cancelled order's lock; it will expire");
+            }
+        }
+    }
+
+    pub async fn get(&self, viewer: Viewer, id: Uuid) -> ApiResult<Order> {
+        let model = self.find_own(&self.db, viewer, id).await?;
+        Ok(Order::from_model(model, None))
+    }
+
+    /// The viewer's orders, newest first (`first + 1` rows).
+    pub async fn list(&self, viewer: Viewer, page: Page) -> ApiResult<Vec<order::Model>> {
+        let mut query = order::Entity::find()
+            .filter(order::Column::BuyerId.eq(viewer.user_id))
+            .order_by_desc(order::Column::Id);
+        if let Some(after) = page.after {
+            query = query.filter(order::Column::Id.lt(after));
+        }
+        Ok(query.limit(page.first + 1).all(&self.db).await?)
+    }
+
+    async fn find_own(
+        &self,
+        conn: &impl ConnectionTrait,
+        viewer: Viewer,
+        id: Uuid,
+    ) -> ApiResult<order::Model> {
+        order::Entity::find_by_id(id)
+            .one(conn)
+            .await?
+            .filter(|o| o.buyer_id == viewer.user_id)
+            .ok_or_else(not_found)
+    }
+}
+
+fn status_word(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Created => "created",
+        OrderStatus::AwaitingPayment => "awaiting payment",
+        OrderStatus::Cancelled => "cancelled",
+        OrderStatus::Complete => "complete",
+    }
+}
+
+/// Moves one order from one of `from` to `to`; `None` if it was not in `from` any more.
+pub async fn transition(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    from: &[OrderStatus],
+    to: OrderStatus,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<order::Model>> {
+    Ok(order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(to))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Status.is_in(from.iter().copied()))
+        .exec_with_returning(conn)
+        .await?
+        .pop())
+}
+
+/// Frees the tickets of orders just cancelled and builds their events.
+async fn settle_cancelled(
+    conn: &impl ConnectionTrait,
+    models: Vec<order::Model>,
+    now: DateTime<Utc>,
+    expired: bool,
+) -> ApiResult<(Vec<Order>, Vec<DomainEvent>)> {
+    let holds: Vec<(Uuid, Uuid)> = models.iter().map(|o| (o.ticket_id, o.id)).collect();
+    let freed = tickets::service::release(conn, &holds, now).await?;
+    let mut events = Vec::with_capacity(models.len() * 3);
+    let mut orders = Vec::with_capacity(models.len());
+    for model in models {
+        let ticket = freed
+            .iter()
+            .find(|t| t.id == model.ticket_id)
+            .cloned()
+            .map(Ticket::from);
+        let buyer = model.buyer_id;
+        let order = Order::from_model(model, ticket.clone());
+        let kinds: &[fn(Order) -> EventPayload] = if expired {
+            &[EventPayload::OrderExpired, EventPayload::OrderUpdated]
+        } else {
+            &[EventPayload::OrderUpdated]
+        };
+        events.extend(order_events(&order, buyer, kinds));
+        if let Some(ticket) = &ticket {
+            events.push(tickets::service::updated_event(ticket));
+        }
+        orders.push(order);
+    }
+    Ok((orders, events))
+}
+
+/// Serializes one buyer's reservations, so two at once cannot both slip under `MAX_LIVE_ORDERS`.
+/// SQLite's write transactions are serialized already; PostgreSQL takes an advisory lock.
+async fn serialize_per_buyer(conn: &impl ConnectionTrait, buyer: Uuid) -> ApiResult<()> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        let key = i64::from_be_bytes(buyer.as_bytes()[8..16].try_into().unwrap_or([0; 8]));
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! GraphQL resolvers of tickets.
+
+use async_graphql::{Context, ID, Object, Subscription};
+use futures_util::Stream;
+
+use super::{
+    TicketService,
+    types::{
+        CreateTicketInput, Ticket, TicketConnection, TicketEdge, TicketStatus, UpdateTicketInput,
+    },
+};
+use crate::{
+    auth::require_viewer,
+    events::EventPayload,
+    pagination::{self, Page, PageInfo},
+    subscriptions,
+};
+
+#[derive(Default)]
+pub struct TicketQuery;
+
+#[Object]
+impl TicketQuery {
+    /// Tickets, newest first; `status` filters (AVAILABLE: what is on sale).
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+        status: Option<TicketStatus>,
+    ) -> async_graphql::Result<TicketConnection> {
+        let page = Page::parse(first.unwrap_or(20), after.as_deref())?;
+        let rows = ctx
+            .data_unchecked::<TicketService>()
+            .list(page, status.map(Into::into))
+            .await?;
+        let (rows, has_next_page) = pagination::split(rows, page);
+        let end_cursor = rows.last().map(|t| pagination::encode(t.id));
+        Ok(TicketConnection {
+            edges: rows
+                .into_iter()
+                .map(|m| TicketEdge {
+                    cursor: pagination::encode(m.id),
+                    node: Ticket::from(m),
+                })
+                .collect(),
+            page_info: PageInfo {
+                has_next_page,
+                end_cursor,
+            },
+        })
+    }
+
+    /// One ticket; null when there is none.
+    async fn ticket(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Ticket>> {
+        let Some(id) = pagination::parse_id(&id) else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data_unchecked::<TicketService>()
+            .get(id)
+            .await?
+            .map(Ticket::from))
+    }
+
+    #[graphql(entity)]
+    async fn find_ticket_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Ticket>> {
+        self.ticket(ctx, id).await
+    }
+}
+
+#[derive(Default)]
+pub struct TicketMutation;
+
+#[Object]
+impl TicketMutation {
+    /// Lists a ticket for sale.
+    async fn create_ticket(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTicketInput,
+    ) -> async_graphql::Result<Ticket> {
+        let viewer = require_viewer(ctx).await?;
+        Ok(ctx
+            .data_unchecked::<TicketService>()
+            .create(viewer, &input.title, input.price)
+            .await?)
+    }
+
+    /// Edits your own ticket while it is AVAILABLE.
+    async fn update_ticket(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateTicketInput,
+    ) -> async_graphql::Result<Ticket> {
+        let viewer = require_viewer(ctx).await?;
+        let id = pagination::parse_id(&id).ok_or_else(super::service::not_found)?;
+        Ok(ctx
+            .data_unchecked::<TicketService>()
+            .update(viewer, id, input)
+            .await?)
+    }
+}
+
+#[derive(Default)]
+pub struct TicketSubscription;
+
+#[Subscription]
+impl TicketSubscription {
+    /// Every new listing.
+    async fn ticket_created(&self, ctx: &Context<'_>) -> impl Stream<Item = Ticket> {
+        subscriptions::events(ctx, None, |payload| match payload {
+            EventPayload::TicketCreated(t) => Some(t.clone()),
+            _ => None,
+        })
+    }
+
+    /// Every change of one ticket, or of all when `id` is omitted.
+    async fn ticket_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+    ) -> impl Stream<Item = Ticket> {
+        subscriptions::events(ctx, None, move |payload| match payload {
+            EventPayload::TicketUpdated(t) if id.as_ref().is_none_or(|id| *id == t.id) => {
+                Some(t.clone())
+            }
+            _ => None,
+        })
+    }
+}

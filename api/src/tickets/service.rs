@@ -1,0 +1,271 @@
+//! The ticket rules, and the functions the orders module reserves and releases tickets with.
+
+use chrono::{DateTime, Utc};
+use entity::ticket::{self, TicketStatus};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::types::{Price, Ticket, Title, UpdateTicketInput};
+use crate::{
+    auth::Viewer,
+    db,
+    error::{ApiError, ApiResult},
+    events::{self, DomainEvent, EventPayload, Events},
+    pagination::Page,
+};
+
+#[derive(Clone)]
+pub struct TicketService {
+    db: DatabaseConnection,
+    events: Events,
+}
+
+pub fn not_found() -> ApiError {
+    ApiError::NotFound("no such ticket".into())
+}
+
+/// A `TicketUpdated` event for everyone.
+pub fn updated_event(ticket: &Ticket) -> DomainEvent {
+    DomainEvent::new(EventPayload::TicketUpdated(ticket.clone()), None)
+}
+
+impl TicketService {
+    pub fn new(db: DatabaseConnection, events: Events) -> Self {
+        Self { db, events }
+    }
+
+    pub async fn create(
+        &self,
+        viewer: Viewer,
+        title: &str,
+        price: rust_decimal::Decimal,
+    ) -> ApiResult<Ticket> {
+        let (title, price) = match (Title::parse(title), Price::parse(price)) {
+            (Ok(t), Ok(p)) => (t, p),
+            (t, p) => {
+                return Err(ApiError::BadUserInput(
+                    t.err().into_iter().chain(p.err()).collect(),
+                ));
+            }
+        };
+        let now = db::now();
+        let txn = db::begin_write(&self.db).await?;
+        let model = ticket::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            title: Set(title.into_inner()),
+            price_cents: Set(price.cents()),
+            version: Set(1),
+            status: Set(TicketStatus::Available),
+            seller_id: Set(viewer.user_id),
+            reserved_order_id: Set(None),
+            reserved_until: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        let ticket = Ticket::from(model);
+        let created = [DomainEvent::new(
+            EventPayload::TicketCreated(ticket.clone()),
+            None,
+        )];
+        events::record(&txn, &created).await?;
+        txn.commit().await?;
+        self.events.publish_committed(&created).await;
+        Ok(ticket)
+    }
+
+    pub async fn update(
+        &self,
+        viewer: Viewer,
+        id: Uuid,
+        input: UpdateTicketInput,
+    ) -> ApiResult<Ticket> {
+        let title = input.title.as_deref().map(Title::parse).transpose();
+        let price = input.price.map(Price::parse).transpose();
+        let (title, price) = match (title, price) {
+            (Ok(t), Ok(p)) => (t, p),
+            (t, p) => {
+                return Err(ApiError::BadUserInput(
+                    t.err().into_iter().chain(p.err()).collect(),
+                ));
+            }
+        };
+        let now = db::now();
+        let txn = db::begin_write(&self.db).await?;
+        let current = ticket::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(not_found)?;
+        if current.seller_id != viewer.user_id {
+            return Err(ApiError::Forbidden(
+                "only its seller can edit a ticket".into(),
+            ));
+        }
+        match current.status {
+            TicketStatus::Available => {}
+            TicketStatus::Reserved => {
+                return Err(ApiError::Conflict(
+                    "the ticket is reserved and cannot be edited".into(),
+                ));
+            }
+            TicketStatus::Sold => {
+                return Err(ApiError::Conflict(
+                    "the ticket is sold and cannot be edited".into(),
+                ));
+            }
+        }
+        if let Some(expected) = input.expected_version
+            && expected != current.version
+        {
+            return Err(stale(current.version));
+        }
+        let mut update = ticket::Entity::update_many()
+            .col_expr(
+                ticket::Column::Version,
+                Expr::col(ticket::Column::Version).add(1),
+            )
+            .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+            .filter(ticket::Column::Id.eq(id))
+            .filter(ticket::Column::Version.eq(current.version))
+            .filter(ticket::Column::Status.eq(TicketStatus::Available));
+        if let Some(title) = title {
+            update = update.col_expr(ticket::Column::Title, Expr::value(title.into_inner()));
+        }
+        if let Some(price) = price {
+            update = update.col_expr(ticket::Column::PriceCents, Expr::value(price.cents()));
+        }
+        let Some(model) = update.exec_with_returning(&txn).await?.pop() else {
+            return Err(ApiError::Conflict(
+                "the ticket changed meanwhile; reload it".into(),
+            ));
+        };
+        let ticket = Ticket::from(model);
+        let updated = [updated_event(&ticket)];
+        events::record(&txn, &updated).await?;
+        txn.commit().await?;
+        self.events.publish_committed(&updated).await;
+        Ok(ticket)
+    }
+
+    pub async fn get(&self, id: Uuid) -> ApiResult<Option<ticket::Model>> {
+        get_model(&self.db, id).await
+    }
+
+    /// Newest first, optionally of one status; `first + 1` rows so the caller knows if more follow.
+    pub async fn list(
+        &self,
+        page: Page,
+        status: Option<TicketStatus>,
+    ) -> ApiResult<Vec<ticket::Model>> {
+        let mut query = ticket::Entity::find().order_by_desc(ticket::Column::Id);
+        if let Some(status) = status {
+            query = query.filter(ticket::Column::Status.eq(status));
+        }
+        if let Some(after) = page.after {
+            query = query.filter(ticket::Column::Id.lt(after));
+        }
+        Ok(query.limit(page.first + 1).all(&self.db).await?)
+    }
+}
+
+pub async fn get_model(conn: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<ticket::Model>> {
+    Ok(ticket::Entity::find_by_id(id).one(conn).await?)
+}
+
+fn stale(current: i32) -> ApiError {
+    ApiError::Conflict(format!(
+        "the ticket changed since you saw it (it is at version {current}); reload it"
+    ))
+}
+
+/// Reserves an `AVAILABLE` ticket for `order_id` inside the caller's transaction, at the version
+/// read here (or `expected_version`), so the order's price is the price of the version reserved.
+pub async fn reserve(
+    conn: &impl ConnectionTrait,
+    ticket_id: Uuid,
+    order_id: Uuid,
+    buyer_id: Uuid,
+    expected_version: Option<i32>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ApiResult<ticket::Model> {
+    let current = ticket::Entity::find_by_id(ticket_id)
+        .one(conn)
+        .await?
+        .ok_or_else(not_found)?;
+    check_orderable(&current, buyer_id, expected_version)?;
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::Status, Expr::value(TicketStatus::Reserved))
+        .col_expr(ticket::Column::ReservedOrderId, Expr::value(order_id))
+        .col_expr(ticket::Column::ReservedUntil, Expr::value(until))
+        .col_expr(
+            ticket::Column::Version,
+            Expr::col(ticket::Column::Version).add(1),
+        )
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+        .filter(ticket::Column::Id.eq(ticket_id))
+        .filter(ticket::Column::Version.eq(current.version))
+        .filter(ticket::Column::Status.eq(TicketStatus::Available))
+        .exec_with_returning(conn)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Conflict("the ticket was just reserved or changed".into()))
+}
+
+/// Whether `buyer_id` may order the ticket as it is: not theirs, available, the version they saw.
+pub fn check_orderable(
+    ticket: &ticket::Model,
+    buyer_id: Uuid,
+    expected_version: Option<i32>,
+) -> ApiResult<()> {
+    if ticket.seller_id == buyer_id {
+        return Err(ApiError::Forbidden("you cannot buy your own ticket".into()));
+    }
+    match ticket.status {
+        TicketStatus::Available => {}
+        TicketStatus::Reserved => return Err(ApiError::Conflict("the ticket is reserved".into())),
+        TicketStatus::Sold => return Err(ApiError::Conflict("the ticket is sold".into())),
+    }
+    match expected_version {
+        Some(v) if v != ticket.version => Err(stale(ticket.version)),
+        _ => Ok(()),
+    }
+}
+
+/// Frees tickets from the orders that hold them (`(ticket, order)` pairs); a ticket held by any
+/// other order is left alone. Returns the tickets freed.
+pub async fn release(
+    conn: &impl ConnectionTrait,
+    holds: &[(Uuid, Uuid)],
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<ticket::Model>> {
+    let mut freed = Vec::with_capacity(holds.len());
+    for (ticket_id, order_id) in holds {
+        let rows = ticket::Entity::update_many()
+            .col_expr(ticket::Column::Status, Expr::value(TicketStatus::Available))
+            .col_expr(
+                ticket::Column::ReservedOrderId,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(
+                ticket::Column::ReservedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                ticket::Column::Version,
+                Expr::col(ticket::Column::Version).add(1),
+            )
+            .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+            .filter(ticket::Column::Id.eq(*ticket_id))
+            .filter(ticket::Column::ReservedOrderId.eq(*order_id))
+            .filter(ticket::Column::Status.eq(TicketStatus::Reserved))
+            .exec_with_returning(conn)
+            .await?;
+        freed.extend(rows);
+    }
+    Ok(freed)
+}

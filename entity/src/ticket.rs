@@ -1,0 +1,37 @@
+//! A ticket for sale. `price_cents` is exact integer money; `reserved_order_id` names the order
+//! that holds it while `RESERVED`, so a release can only ever free its own reservation.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum TicketStatus {
+    #[sea_orm(string_value = "AVAILABLE")]
+    Available,
+    #[sea_orm(string_value = "RESERVED")]
+    Reserved,
+    #[sea_orm(string_value = "SOLD")]
+    Sold,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tickets")]
+pub struct Model {
+    /// UUID v7: newest first is highest id first.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub title: String,
+    pub price_cents: i64,
+    pub version: i32,
+    pub status: TicketStatus,
+    pub seller_id: Uuid,
+    pub reserved_order_id: Option<Uuid>,
+    pub reserved_until: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
