@@ -11,7 +11,10 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect(
+    url: &str,
+    metrics: &crate::metrics::Metrics,
+) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url);
     options
         .connect_timeout(Duration::from_secs(5))
@@ -29,9 +32,13 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     } else {
         options.max_connections(32).min_connections(2);
     }
-    let db = Database::connect(options)
+    let mut db = Database::connect(options)
         .await
         .context("cannot connect to the database (DATABASE_URL)")?;
+    let metrics = metrics.clone();
+    db.set_metric_callback(move |info| {
+        metrics.db_statement(&info.statement.sql, info.elapsed.as_secs_f64(), info.failed)
+    });
     Migrator::up(&db, None)
         .await
         .context("database migrations failed")?;

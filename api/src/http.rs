@@ -219,6 +219,8 @@ async fn graphql_ws(
     let metrics = state.metrics.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // No keepalive timeout: async-graphql's closes any connection whose client sent nothing
+        // for that long, and a quiet subscriber (graphql-ws sends no pings by default) is normal.
         .on_upgrade(move |socket| async move {
             let _open = metrics.websocket_opened();
             GraphQLWebSocket::new(socket, schema, protocol)
@@ -240,7 +242,6 @@ async fn graphql_ws(
                         Err(err) => Err(err.into()),
                     }
                 })
-                .keepalive_timeout(Duration::from_secs(30))
                 .serve()
                 .await;
         })

@@ -26,6 +26,12 @@ struct EventLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatementLabels {
+    verb: &'static str,
+    table: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CodeLabels {
     code: String,
 }
@@ -37,6 +43,9 @@ struct Inner {
     events_published: Family<EventLabels, Counter>,
     events_relayed: Counter,
     graphql_errors: Family<CodeLabels, Counter>,
+    db_statements: Family<StatementLabels, Counter>,
+    db_seconds: Histogram,
+    db_failures: Counter,
     websockets: Gauge,
 }
 
@@ -65,6 +74,24 @@ impl Metrics {
         let events_relayed = Counter::default();
         let graphql_errors = Family::<CodeLabels, Counter>::default();
         let websockets = Gauge::default();
+        let db_statements = Family::<StatementLabels, Counter>::default();
+        let db_seconds = latency_histogram();
+        let db_failures = Counter::default();
+        registry.register(
+            "db_statements",
+            "SQL statements by verb and main table",
+            db_statements.clone(),
+        );
+        registry.register(
+            "db_statement_duration_seconds",
+            "SQL statement latency",
+            db_seconds.clone(),
+        );
+        registry.register(
+            "db_statement_failures",
+            "SQL statements that failed",
+            db_failures.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by method, route and status",
@@ -102,6 +129,9 @@ impl Metrics {
             events_published,
             events_relayed,
             graphql_errors,
+            db_statements,
+            db_seconds,
+            db_failures,
             websockets,
         }))
     }
@@ -145,6 +175,18 @@ impl Metrics {
             .inc();
     }
 
+    pub fn db_statement(&self, sql: &str, seconds: f64, failed: bool) {
+        let (verb, table) = classify(sql);
+        self.0
+            .db_statements
+            .get_or_create(&StatementLabels { verb, table })
+            .inc();
+        self.0.db_seconds.observe(seconds);
+        if failed {
+            self.0.db_failures.inc();
+        }
+    }
+
     /// Counts an open WebSocket until the guard drops.
     pub fn websocket_opened(&self) -> WebSocketGuard {
         self.0.websockets.inc();
@@ -165,5 +207,50 @@ pub struct WebSocketGuard(Metrics);
 impl Drop for WebSocketGuard {
     fn drop(&mut self) {
         self.0.0.websockets.dec();
+    }
+}
+
+const TABLES: [&str; 6] = [
+    "users",
+    "sessions",
+    "outbox_events",
+    "tickets",
+    "orders",
+    "seaql_migrations",
+];
+
+/// The verb and the first of our tables a statement names (bounded label values).
+fn classify(sql: &str) -> (&'static str, &'static str) {
+    let head = sql.trim_start();
+    let verb = [
+        "SELECT", "INSERT", "UPDATE", "DELETE", "BEGIN", "COMMIT", "ROLLBACK",
+    ]
+    .into_iter()
+    .find(|v| head.len() >= v.len() && head[..v.len()].eq_ignore_ascii_case(v))
+    .unwrap_or("OTHER");
+    let table = TABLES
+        .into_iter()
+        .filter_map(|t| sql.find(&format!("\"{t}\"")).map(|at| (at, t)))
+        .min()
+        .map_or("none", |(_, t)| t);
+    (verb, table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::classify;
+
+    #[test]
+    fn statements_are_classified_by_verb_and_first_table() {
+        assert_eq!(
+            classify(r#"SELECT "tickets"."id" FROM "tickets" WHERE 1"#),
+            ("SELECT", "tickets")
+        );
+        assert_eq!(
+            classify(r#"UPDATE "orders" SET x FROM "tickets""#),
+            ("UPDATE", "orders")
+        );
+        assert_eq!(classify("SELECT 1"), ("SELECT", "none"));
+        assert_eq!(classify("begin"), ("BEGIN", "none"));
     }
 }

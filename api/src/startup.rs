@@ -48,12 +48,12 @@ impl Application {
                  process stops. Set JWT_SECRET to keep them."
             );
         }
-        let db = db::connect(&config.database_url).await?;
+        let metrics = Metrics::new();
+        let db = db::connect(&config.database_url, &metrics).await?;
         let stores = match &config.redis_url {
             Some(url) => Stores::redis(url, &config.redis_prefix).await?,
             None => Stores::memory(),
         };
-        let metrics = Metrics::new();
         let events = Events::new(db.clone(), stores.bus.clone(), metrics.clone());
         let auth = AuthService::new(
             db.clone(),

@@ -80,8 +80,9 @@ pub trait EventBus: Send + Sync + 'static {
     fn subscribe(&self) -> broadcast::Receiver<Arc<DomainEvent>>;
 }
 
-/// How many events a slow subscriber may fall behind before it skips ahead.
-pub const BUS_CAPACITY: usize = 4096;
+/// How many events a slow subscriber may fall behind before it skips ahead (a burst of 10,000
+/// expiries is 30,000 events).
+pub const BUS_CAPACITY: usize = 65_536;
 
 /// Both halves, from one backend.
 #[derive(Clone)]

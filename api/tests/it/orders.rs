@@ -522,3 +522,52 @@ async fn two_replicas_announce_an_expiry_once_and_share_changes() {
         );
     }
 }
+
+/// The `tickets_db_statements_total` counter for one verb and table.
+async fn statements(app: &TestApp, verb: &str, table: &str) -> u64 {
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!("tickets_db_statements_total{{verb=\"{verb}\",table=\"{table}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_orders_with_their_tickets_loads_tickets_in_one_batch() {
+    let (_env, app) = spawn().await;
+    let seller = app.sign_up(&unique_email()).await;
+    let buyer = app.sign_up(&unique_email()).await;
+    for n in 0..5 {
+        let t = create_ticket(&app, &seller.token, &format!("T{n}"), "5").await;
+        assert!(
+            create_order(&app, &buyer.token, &t["id"]).await["data"]["createOrder"].is_object()
+        );
+    }
+    let before = statements(&app, "SELECT", "tickets").await;
+    let body = app
+        .gql(
+            "{ orders { edges { node { id ticket { id title } } } } }",
+            json!({}),
+            Some(&buyer.token),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["orders"]["edges"].as_array().unwrap().len(),
+        5,
+        "{body}"
+    );
+    let after = statements(&app, "SELECT", "tickets").await;
+    assert_eq!(
+        after - before,
+        1,
+        "one batched ticket query for five orders"
+    );
+}

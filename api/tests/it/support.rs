@@ -400,7 +400,11 @@ impl WsClient {
             match msg {
                 Ok(Message::Text(text)) => {
                     let value: Value = serde_json::from_str(&text).unwrap();
-                    if matches!(value["type"].as_str(), Some("ka" | "ping" | "pong")) {
+                    if value["type"] == "ping" {
+                        self.send(json!({ "type": "pong" })).await;
+                        continue;
+                    }
+                    if matches!(value["type"].as_str(), Some("ka" | "pong")) {
                         continue;
                     }
                     return Some(value);

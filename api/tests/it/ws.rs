@@ -135,3 +135,23 @@ async fn a_foreign_origin_is_refused_and_own_or_allowed_origins_are_not() {
         assert_eq!(ws.init(json!({})).await["type"], "connection_ack");
     }
 }
+
+/// A subscriber may stay silent for long stretches and still be told of changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_subscriber_stays_connected() {
+    let (_env, app) = spawn().await;
+    let seller = app.sign_up(&unique_email()).await;
+    let mut ws = WsClient::connect(&app, WsOptions::default()).await;
+    ws.subscribe("c", "subscription { ticketCreated { id } }")
+        .await;
+    assert!(
+        ws.next_message(Duration::from_secs(35)).await.is_none(),
+        "nothing but silence"
+    );
+    let t = crate::market::create_ticket(&app, &seller.token, "Late", "1").await;
+    let got = ws
+        .next_data("c", Duration::from_secs(5))
+        .await
+        .expect("still connected");
+    assert_eq!(got["data"]["ticketCreated"]["id"], t["id"]);
+}
