@@ -85,6 +85,16 @@ impl ApiError {
     }
 }
 
+/// Both validations' results, every failing field reported at once.
+pub fn both<A, B>(a: Result<A, FieldError>, b: Result<B, FieldError>) -> ApiResult<(A, B)> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(ApiError::BadUserInput(
+            a.err().into_iter().chain(b.err()).collect(),
+        )),
+    }
+}
+
 /// What a client sees of any internal failure.
 pub const INTERNAL_MESSAGE: &str = "internal server error";
 

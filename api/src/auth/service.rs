@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     db,
-    error::{ApiError, ApiResult, FieldError},
+    error::{ApiError, ApiResult, both},
     events::{self, DomainEvent, EventPayload, Events},
     store::LockStore,
 };
@@ -256,14 +256,4 @@ fn throttle_key(email: &str) -> String {
 
 fn email_taken() -> ApiError {
     ApiError::Conflict("an account with this email already exists".into())
-}
-
-/// Both validations' results, every failing field reported at once.
-fn both<A, B>(a: Result<A, FieldError>, b: Result<B, FieldError>) -> ApiResult<(A, B)> {
-    match (a, b) {
-        (Ok(a), Ok(b)) => Ok((a, b)),
-        (a, b) => Err(ApiError::BadUserInput(
-            a.err().into_iter().chain(b.err()).collect(),
-        )),
-    }
 }

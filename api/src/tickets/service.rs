@@ -12,7 +12,7 @@ use super::types::{Price, Ticket, Title, UpdateTicketInput};
 use crate::{
     auth::Viewer,
     db,
-    error::{ApiError, ApiResult},
+    error::{ApiError, ApiResult, both},
     events::{self, DomainEvent, EventPayload, Events},
     pagination::Page,
 };
@@ -43,14 +43,7 @@ impl TicketService {
         title: &str,
         price: rust_decimal::Decimal,
     ) -> ApiResult<Ticket> {
-        let (title, price) = match (Title::parse(title), Price::parse(price)) {
-            (Ok(t), Ok(p)) => (t, p),
-            (t, p) => {
-                return Err(ApiError::BadUserInput(
-                    t.err().into_iter().chain(p.err()).collect(),
-                ));
-            }
-        };
+        let (title, price) = both(Title::parse(title), Price::parse(price))?;
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
         let model = ticket::ActiveModel {
@@ -84,16 +77,10 @@ impl TicketService {
         id: Uuid,
         input: UpdateTicketInput,
     ) -> ApiResult<Ticket> {
-        let title = input.title.as_deref().map(Title::parse).transpose();
-        let price = input.price.map(Price::parse).transpose();
-        let (title, price) = match (title, price) {
-            (Ok(t), Ok(p)) => (t, p),
-            (t, p) => {
-                return Err(ApiError::BadUserInput(
-                    t.err().into_iter().chain(p.err()).collect(),
-                ));
-            }
-        };
+        let (title, price) = both(
+            input.title.as_deref().map(Title::parse).transpose(),
+            input.price.map(Price::parse).transpose(),
+        )?;
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
         let current = ticket::Entity::find_by_id(id)

@@ -571,3 +571,38 @@ async fn listing_orders_with_their_tickets_loads_tickets_in_one_batch() {
         "one batched ticket query for five orders"
     );
 }
+
+/// Redis restarted empty: the lock and the subscriptions are gone, yet the order expires on time
+/// and its buyer hears it (the bus reconnects and resubscribes by itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_expire_and_are_announced_after_redis_restarts_empty() {
+    if backend() != Backend::PostgresRedis {
+        return;
+    }
+    let redis = PrivateRedis::start();
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_with(&[
+            ("REDIS_URL", redis.url.as_str()),
+            ("ORDER_TTL_SECONDS", "8"),
+        ])
+        .await;
+    let m = Market::open(&app).await;
+    let mut ws = ws_as(&app, &m.buyer.token).await;
+    ws.subscribe("x", "subscription { orderExpired { id } }")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let o = create_order(&app, &m.buyer.token, m.ticket_id()).await["data"]["createOrder"].clone();
+    assert_eq!(o["status"], "CREATED", "{o}");
+
+    redis.stop();
+    redis.restart();
+    let pushed = ws
+        .next_data("x", Duration::from_secs(15))
+        .await
+        .expect("announced after the restart");
+    assert_eq!(pushed["data"]["orderExpired"]["id"], o["id"]);
+    let late = chrono::Utc::now() - expires_at(&o);
+    assert!(late < chrono::Duration::seconds(1), "{late}");
+    assert_eq!(ticket(&app, m.ticket_id()).await["status"], "AVAILABLE");
+}
