@@ -45,6 +45,8 @@ pub struct Config {
     pub stripe_secret_key: Option<Secret>,
     pub stripe_api_base: Option<String>,
     pub stripe_webhook_secret: Option<Secret>,
+    /// ISO 4217 code, lower-case (Stripe's spelling), of every charge.
+    pub currency: String,
     pub cookie_secure: bool,
     pub max_live_orders: u32,
     /// Browser origins allowed to open WebSockets besides the server's own.
@@ -169,6 +171,15 @@ impl Config {
             });
         }
 
+        let currency = get("CURRENCY")
+            .unwrap_or_else(|| "usd".into())
+            .to_lowercase();
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(ConfigError {
+                variable: "CURRENCY",
+                message: format!("{currency:?} is not a three-letter ISO 4217 code such as usd"),
+            });
+        }
         let cookie_secure = parse_bool(get("COOKIE_SECURE"), "COOKIE_SECURE", false)?;
         let max_live_orders =
             parse_number::<u32>(get("MAX_LIVE_ORDERS"), "MAX_LIVE_ORDERS", 5, 1, 1000)?;
@@ -223,6 +234,7 @@ impl Config {
             stripe_secret_key: get("STRIPE_SECRET_KEY").map(Secret::new),
             stripe_api_base,
             stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
+            currency,
             cookie_secure,
             max_live_orders,
             allowed_origins,
@@ -341,6 +353,7 @@ mod tests {
             "STRIPE_API_BASE"
         );
         assert_eq!(variable_of(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT");
+        assert_eq!(variable_of(&[("CURRENCY", "dollars")]), "CURRENCY");
     }
 
     #[test]

@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    auth::types::User, db, metrics::Metrics, orders::types::Order, store::EventBus,
-    tickets::types::Ticket,
+    auth::types::User, db, metrics::Metrics, orders::types::Order, payments::types::Charge,
+    store::EventBus, tickets::types::Ticket,
 };
 
 /// One thing that happened, as it is stored in the outbox and sent on the bus. Subscriptions read
@@ -43,6 +43,7 @@ pub enum EventPayload {
     OrderCreated(Order),
     OrderUpdated(Order),
     OrderExpired(Order),
+    ChargeCreated(Charge),
 }
 
 impl EventPayload {
@@ -55,6 +56,7 @@ impl EventPayload {
             EventPayload::OrderCreated(_) => "OrderCreated",
             EventPayload::OrderUpdated(_) => "OrderUpdated",
             EventPayload::OrderExpired(_) => "OrderExpired",
+            EventPayload::ChargeCreated(_) => "ChargeCreated",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod http;
 pub mod metrics;
 pub mod orders;
 pub mod pagination;
+pub mod payments;
 pub mod schema;
 pub mod startup;
 pub mod store;

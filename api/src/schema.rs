@@ -13,6 +13,7 @@ use crate::{
     auth::resolvers::{AuthMutation, AuthQuery, AuthSubscription},
     metrics::Metrics,
     orders::resolvers::{OrderMutation, OrderQuery, OrderSubscription},
+    payments::resolvers::{PaymentMutation, PaymentSubscription},
     tickets::resolvers::{TicketMutation, TicketQuery, TicketSubscription},
 };
 
@@ -20,10 +21,15 @@ use crate::{
 pub struct Query(AuthQuery, TicketQuery, OrderQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, TicketMutation, OrderMutation);
+pub struct Mutation(AuthMutation, TicketMutation, OrderMutation, PaymentMutation);
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(AuthSubscription, TicketSubscription, OrderSubscription);
+pub struct Subscription(
+    AuthSubscription,
+    TicketSubscription,
+    OrderSubscription,
+    PaymentSubscription,
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -18,6 +18,7 @@ use crate::{
     http,
     metrics::Metrics,
     orders::OrderService,
+    payments::{PaymentService, processor::TestProcessor, types::ChargeLoader},
     schema::{self, AppSchema, ErrorCodes},
     store::Stores,
     tickets::{TicketService, loader::TicketLoader},
@@ -79,6 +80,18 @@ impl Application {
             .data(events.clone())
             .data(tickets)
             .data(orders.clone())
+            .data(PaymentService::new(
+                db.clone(),
+                stores.locks.clone(),
+                events.clone(),
+                orders.clone(),
+                std::sync::Arc::new(TestProcessor::default()),
+                config.currency.clone(),
+            ))
+            .data(async_graphql::dataloader::DataLoader::new(
+                ChargeLoader(db.clone()),
+                tokio::spawn,
+            ))
             .data(async_graphql::dataloader::DataLoader::new(
                 TicketLoader(db.clone()),
                 tokio::spawn,

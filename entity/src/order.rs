@@ -27,6 +27,8 @@ pub struct Model {
     pub status: OrderStatus,
     pub price_cents: i64,
     pub expires_at: DateTimeUtc,
+    /// How many times payment was started; with the order id, the processor's idempotency key.
+    pub payment_attempts: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -7,6 +7,7 @@ mod m20261125_000002_create_sessions;
 mod m20261125_000003_create_outbox_events;
 mod m20261125_000004_create_tickets;
 mod m20261125_000005_create_orders;
+mod m20261125_000006_create_charges;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_outbox_events::Migration),
             Box::new(m20261125_000004_create_tickets::Migration),
             Box::new(m20261125_000005_create_orders::Migration),
+            Box::new(m20261125_000006_create_charges::Migration),
         ]
     }
 }

@@ -79,7 +79,7 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
-enum Orders {
+pub enum Orders {
     Table,
     Id,
     TicketId,

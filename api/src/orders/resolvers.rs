@@ -112,7 +112,7 @@ impl OrderMutation {
 }
 
 /// The viewer of a subscription, or `UNAUTHENTICATED`.
-async fn subscriber(ctx: &Context<'_>) -> async_graphql::Result<uuid::Uuid> {
+pub async fn subscriber(ctx: &Context<'_>) -> async_graphql::Result<uuid::Uuid> {
     let credential = ctx.data_opt::<Credential>().cloned().unwrap_or_default();
     let viewer = credential
         .viewer(ctx.data_unchecked::<AuthService>())

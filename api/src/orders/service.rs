@@ -202,6 +202,7 @@ impl OrderService {
             status: Set(OrderStatus::Created),
             price_cents: Set(ticket.price_cents),
             expires_at: Set(expires_at),
+            payment_attempts: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::{
     error::ApiError,
     pagination::PageInfo,
+    payments::types::{Charge, ChargeLoader},
     tickets::{
         loader::TicketLoader,
         types::{Ticket, cents_to_price},
@@ -46,6 +47,20 @@ pub struct Order {
 
 #[ComplexObject]
 impl Order {
+    /// The charge that paid for it, once `COMPLETE`.
+    async fn charge(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Charge>> {
+        if self.status != OrderStatus::Complete {
+            return Ok(None);
+        }
+        let id = uuid::Uuid::parse_str(self.id.as_str())
+            .map_err(|err| ApiError::internal(anyhow::anyhow!("order id: {err}")))?;
+        Ok(ctx
+            .data_unchecked::<DataLoader<ChargeLoader>>()
+            .load_one(id)
+            .await
+            .map_err(|err| ApiError::internal(anyhow::anyhow!("loading a charge: {err}")))?)
+    }
+
     async fn ticket(&self, ctx: &Context<'_>) -> async_graphql::Result<Ticket> {
         if let Some(ticket) = &self.ticket_snapshot {
             return Ok(ticket.clone());

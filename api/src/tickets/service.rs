@@ -256,3 +256,29 @@ pub async fn release(
     }
     Ok(freed)
 }
+
+/// Marks the ticket held by `order_id` as sold; `None` if that order does not hold it.
+pub async fn mark_sold(
+    conn: &impl ConnectionTrait,
+    ticket_id: Uuid,
+    order_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<ticket::Model>> {
+    Ok(ticket::Entity::update_many()
+        .col_expr(ticket::Column::Status, Expr::value(TicketStatus::Sold))
+        .col_expr(
+            ticket::Column::ReservedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            ticket::Column::Version,
+            Expr::col(ticket::Column::Version).add(1),
+        )
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+        .filter(ticket::Column::Id.eq(ticket_id))
+        .filter(ticket::Column::ReservedOrderId.eq(order_id))
+        .filter(ticket::Column::Status.eq(TicketStatus::Reserved))
+        .exec_with_returning(conn)
+        .await?
+        .pop())
+}

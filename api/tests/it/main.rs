@@ -7,6 +7,7 @@ mod http;
 mod market;
 mod migrations;
 mod orders;
+mod payments;
 mod schema;
 mod store;
 mod support;

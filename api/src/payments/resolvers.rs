@@ -1,0 +1,55 @@
+//! GraphQL resolvers of payments.
+
+use async_graphql::{Context, ID, Object, Subscription};
+use futures_util::Stream;
+
+use super::{PaymentService, types::Charge};
+use crate::{
+    auth::require_viewer, events::EventPayload, orders::resolvers::subscriber, pagination,
+    subscriptions,
+};
+
+#[derive(Default)]
+pub struct PaymentMutation;
+
+#[Object]
+impl PaymentMutation {
+    /// Pays for your order by card: `token` is a card token (`tok_visa` with the built-in test
+    /// processor). Charges once whatever the retries; paying a paid order returns its charge.
+    async fn pay_order(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        token: String,
+    ) -> async_graphql::Result<Charge> {
+        let viewer = require_viewer(ctx).await?;
+        let order_id =
+            pagination::parse_id(&order_id).ok_or_else(crate::orders::service::not_found)?;
+        Ok(ctx
+            .data_unchecked::<PaymentService>()
+            .pay(viewer, order_id, &token)
+            .await?)
+    }
+}
+
+#[derive(Default)]
+pub struct PaymentSubscription;
+
+#[Subscription]
+impl PaymentSubscription {
+    /// The viewer's charges.
+    async fn charge_created(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = Charge>> {
+        let viewer = subscriber(ctx).await?;
+        Ok(subscriptions::events(
+            ctx,
+            Some(viewer),
+            |payload| match payload {
+                EventPayload::ChargeCreated(c) => Some(c.clone()),
+                _ => None,
+            },
+        ))
+    }
+}

@@ -1,0 +1,58 @@
+//! GraphQL types of payments, and the batched load of an order's charge.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{ID, SimpleObject, dataloader::Loader};
+use chrono::{DateTime, Utc};
+use entity::charge;
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::tickets::types::cents_to_price;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, SimpleObject)]
+pub struct Charge {
+    pub id: ID,
+    pub order_id: ID,
+    pub amount: Decimal,
+    /// ISO 4217, lower-case as Stripe writes it (e.g. `usd`).
+    pub currency: String,
+    /// The processor's id of the payment.
+    pub provider_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<charge::Model> for Charge {
+    fn from(m: charge::Model) -> Self {
+        Self {
+            id: ID(m.id.to_string()),
+            order_id: ID(m.order_id.to_string()),
+            amount: cents_to_price(m.amount_cents),
+            currency: m.currency,
+            provider_id: m.provider_id,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Charges by order id, in one query per batch.
+pub struct ChargeLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for ChargeLoader {
+    type Value = Charge;
+    type Error = Arc<sea_orm::DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Charge>, Self::Error> {
+        let rows = charge::Entity::find()
+            .filter(charge::Column::OrderId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .map(|m| (m.order_id, Charge::from(m)))
+            .collect())
+    }
+}
