@@ -33,6 +33,7 @@ pub struct AppState {
     pub auth: AuthService,
     pub events: Events,
     pub orders: OrderService,
+    pub payments: PaymentService,
     pub metrics: Metrics,
 }
 
@@ -72,6 +73,14 @@ impl Application {
             config.order_ttl,
             config.max_live_orders,
         );
+        let payments = PaymentService::new(
+            db.clone(),
+            stores.locks.clone(),
+            events.clone(),
+            orders.clone(),
+            Arc::new(TestProcessor::default()),
+            config.currency.clone(),
+        );
         let schema = schema::builder()
             .limit_depth(config.max_query_depth)
             .limit_complexity(config.max_query_complexity)
@@ -80,14 +89,7 @@ impl Application {
             .data(events.clone())
             .data(tickets)
             .data(orders.clone())
-            .data(PaymentService::new(
-                db.clone(),
-                stores.locks.clone(),
-                events.clone(),
-                orders.clone(),
-                std::sync::Arc::new(TestProcessor::default()),
-                config.currency.clone(),
-            ))
+            .data(payments.clone())
             .data(async_graphql::dataloader::DataLoader::new(
                 ChargeLoader(db.clone()),
                 tokio::spawn,
@@ -112,6 +114,7 @@ impl Application {
                 auth,
                 events,
                 orders,
+                payments,
                 metrics,
             },
         })
@@ -152,6 +155,7 @@ impl Application {
         vec![
             tokio::spawn(self.state.events.clone().run_relay(stop.clone())),
             tokio::spawn(expiration.run(stop.clone())),
+            tokio::spawn(self.state.payments.clone().run_reconciler(stop.clone())),
         ]
     }
 }

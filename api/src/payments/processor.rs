@@ -24,6 +24,10 @@ pub enum ChargeOutcome {
 pub trait Processor: Send + Sync + 'static {
     /// Charges once per idempotency key. `Err` means the outcome is unknown (timeout, outage).
     async fn charge(&self, request: ChargeRequest<'_>) -> anyhow::Result<ChargeOutcome>;
+
+    /// What became of the charge made with `idempotency_key`, if the processor knows of one.
+    /// The reconciler asks this, and never charges again.
+    async fn lookup(&self, idempotency_key: &str) -> anyhow::Result<Option<ChargeOutcome>>;
 }
 
 /// Accepts `tok_visa` / `pm_card_visa`, declines `tok_chargeDeclined` / `pm_card_chargeDeclined`
@@ -53,5 +57,10 @@ impl Processor for TestProcessor {
                 },
             });
         Ok(outcome.clone())
+    }
+
+    async fn lookup(&self, idempotency_key: &str) -> anyhow::Result<Option<ChargeOutcome>> {
+        let outcomes = self.outcomes.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(outcomes.get(idempotency_key).cloned())
     }
 }

@@ -28,6 +28,9 @@ use crate::{
 
 /// How long a processor call may take before its outcome counts as unknown.
 const PROCESSOR_TIMEOUT: Duration = Duration::from_secs(30);
+/// An order still `AWAITING_PAYMENT` this long after it started paying was left by a crash (or an
+/// unknown outcome): the reconciler settles it by asking the processor.
+pub const STUCK_AFTER: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct PaymentService {
@@ -154,6 +157,57 @@ impl PaymentService {
                 ))
             }
         }
+    }
+
+    /// Settles orders left `AWAITING_PAYMENT` by a crash: completes those the processor charged,
+    /// reopens the others (which then expire if their time is up). Never charges.
+    pub async fn reconcile(&self) -> ApiResult<usize> {
+        let cutoff = db::now() - chrono::Duration::from_std(STUCK_AFTER).unwrap_or_default();
+        let stuck = order::Entity::find()
+            .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment))
+            .filter(order::Column::UpdatedAt.lte(cutoff))
+            .all(&self.db)
+            .await?;
+        let mut settled = 0;
+        for order in stuck {
+            let key = format!("{}:{}", order.id, order.payment_attempts);
+            match self.processor.lookup(&key).await {
+                Ok(Some(ChargeOutcome::Succeeded { provider_id })) => {
+                    self.complete(order, provider_id).await?;
+                }
+                Ok(_) => self.reopen(order).await?,
+                Err(err) => {
+                    tracing::warn!(task = "payment-reconciler", error = %err, "cannot ask the processor; will retry");
+                    continue;
+                }
+            }
+            settled += 1;
+        }
+        Ok(settled)
+    }
+
+    /// The reconciler as a background task, every 10 seconds until `stop`.
+    pub async fn run_reconciler(self, stop: tokio_util::sync::CancellationToken) {
+        tracing::info!(task = "payment-reconciler", "started");
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            match self.reconcile().await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    task = "payment-reconciler",
+                    settled = n,
+                    "settled orders a crash left mid-payment"
+                ),
+                Err(err) => {
+                    tracing::warn!(task = "payment-reconciler", error = ?err, "reconciliation failed")
+                }
+            }
+        }
+        tracing::info!(task = "payment-reconciler", "stopped");
     }
 
     async fn existing_charge(&self, order_id: Uuid) -> ApiResult<Charge> {

@@ -193,3 +193,52 @@ async fn an_expired_order_is_never_charged() {
     assert_eq!(charges_of(&env, &o["id"]).await, 0);
     assert_eq!(ticket(&app, m.ticket_id()).await["status"], "AVAILABLE");
 }
+
+/// Orders a crash left mid-payment are settled by asking the processor, never by charging: one
+/// the processor never charged is payable again, or expired if its time ran out meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_left_mid_payment_by_a_crash_are_settled_without_charging() {
+    use entity::order;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let (env, app) = spawn().await;
+    let m = Market::open(&app).await;
+    let second = create_ticket(&app, &m.seller.token, "Other", "5").await;
+    let payable =
+        create_order(&app, &m.buyer.token, m.ticket_id()).await["data"]["createOrder"].clone();
+    let overdue =
+        create_order(&app, &m.buyer.token, &second["id"]).await["data"]["createOrder"].clone();
+
+    // What a process that died mid-charge leaves behind.
+    let db = env.db().await;
+    let long_ago = chrono::Utc::now() - chrono::Duration::minutes(5);
+    for (o, past_deadline) in [(&payable, false), (&overdue, true)] {
+        let id = uuid::Uuid::parse_str(o["id"].as_str().unwrap()).unwrap();
+        let row = order::Entity::find_by_id(id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut row: order::ActiveModel = row.into();
+        row.status = Set(order::OrderStatus::AwaitingPayment);
+        row.payment_attempts = Set(1);
+        row.updated_at = Set(long_ago);
+        if past_deadline {
+            row.expires_at = Set(long_ago);
+        }
+        row.update(&db).await.unwrap();
+    }
+    let settled = eventually(Duration::from_secs(20), || async {
+        let a = order(&app, &m.buyer.token, &payable["id"]).await;
+        let b = order(&app, &m.buyer.token, &overdue["id"]).await;
+        a["data"]["order"]["status"] == "CREATED" && b["data"]["order"]["status"] == "CANCELLED"
+    })
+    .await;
+    assert!(settled, "the reconciler settled both");
+    assert_eq!(ticket(&app, &second["id"]).await["status"], "AVAILABLE");
+    assert_eq!(
+        charges_of(&env, &payable["id"]).await + charges_of(&env, &overdue["id"]).await,
+        0
+    );
+    let body = pay(&app, &m.buyer.token, &payable["id"], "tok_visa").await;
+    assert!(body["data"]["payOrder"]["id"].is_string(), "{body}");
+}
