@@ -114,7 +114,7 @@ impl PaymentService {
                 "the order has expired or changed meanwhile; nothing was charged".into(),
             ));
         };
-        let awaiting = [order_event(&started, EventPayload::OrderUpdated)];
+        let awaiting = [self.order_event(&txn, &started).await?];
         events::record(&txn, &awaiting).await?;
         txn.commit().await?;
         self.events.publish_committed(&awaiting).await;
@@ -210,6 +210,21 @@ impl PaymentService {
         tracing::info!(task = "payment-reconciler", "stopped");
     }
 
+    /// An `OrderUpdated` event carrying the ticket too, so subscribers need no query.
+    async fn order_event(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        model: &order::Model,
+    ) -> ApiResult<DomainEvent> {
+        let ticket = tickets::service::get_model(conn, model.ticket_id)
+            .await?
+            .map(Ticket::from);
+        Ok(DomainEvent::new(
+            EventPayload::OrderUpdated(Order::from_model(model.clone(), ticket)),
+            Some(model.buyer_id),
+        ))
+    }
+
     async fn existing_charge(&self, order_id: Uuid) -> ApiResult<Charge> {
         charge::Entity::find()
             .filter(charge::Column::OrderId.eq(order_id))
@@ -300,7 +315,7 @@ impl PaymentService {
         else {
             return Ok(());
         };
-        let events = [order_event(&reopened, EventPayload::OrderUpdated)];
+        let events = [self.order_event(&txn, &reopened).await?];
         events::record(&txn, &events).await?;
         txn.commit().await?;
         self.events.publish_committed(&events).await;
@@ -321,11 +336,4 @@ impl PaymentService {
         }
         Ok(())
     }
-}
-
-fn order_event(model: &order::Model, kind: fn(Order) -> EventPayload) -> DomainEvent {
-    DomainEvent::new(
-        kind(Order::from_model(model.clone(), None)),
-        Some(model.buyer_id),
-    )
 }
