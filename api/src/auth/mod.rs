@@ -81,6 +81,15 @@ pub async fn require_viewer(ctx: &Context<'_>) -> ApiResult<Viewer> {
     viewer(ctx).await?.ok_or_else(ApiError::unauthenticated)
 }
 
+/// The viewer of a subscription (checked once, when it starts), or `UNAUTHENTICATED`.
+pub async fn subscriber(ctx: &Context<'_>) -> ApiResult<Viewer> {
+    let credential = ctx.data_opt::<Credential>().cloned().unwrap_or_default();
+    credential
+        .viewer(ctx.data_unchecked::<AuthService>())
+        .await?
+        .ok_or_else(ApiError::unauthenticated)
+}
+
 /// Reads the session token from `Authorization: Bearer …` or else the `session` cookie.
 pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
     if let Some(value) = headers

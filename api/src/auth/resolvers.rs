@@ -5,11 +5,13 @@ use futures_util::Stream;
 use uuid::Uuid;
 
 use super::{
-    AuthService, Credential, require_viewer,
+    AuthService, require_viewer,
+    service::NewSession,
+    subscriber,
     types::{AuthPayload, User},
     viewer,
 };
-use crate::{error::ApiError, events::EventPayload, subscriptions};
+use crate::{events::EventPayload, subscriptions};
 
 #[derive(Default)]
 pub struct AuthQuery;
@@ -62,11 +64,7 @@ impl AuthMutation {
             .data_unchecked::<AuthService>()
             .sign_up(&email, &password)
             .await?;
-        ctx.append_http_header(axum::http::header::SET_COOKIE, session.cookie);
-        Ok(AuthPayload {
-            user: session.user,
-            token: session.token,
-        })
+        Ok(payload(ctx, session))
     }
 
     /// Signs in with email and password.
@@ -80,11 +78,7 @@ impl AuthMutation {
             .data_unchecked::<AuthService>()
             .sign_in(&email, &password)
             .await?;
-        ctx.append_http_header(axum::http::header::SET_COOKIE, session.cookie);
-        Ok(AuthPayload {
-            user: session.user,
-            token: session.token,
-        })
+        Ok(payload(ctx, session))
     }
 
     /// Revokes the current session and clears the cookie; false when there was no session.
@@ -110,6 +104,15 @@ impl AuthMutation {
     }
 }
 
+/// Sets the session cookie and returns the token with the user.
+fn payload(ctx: &Context<'_>, session: NewSession) -> AuthPayload {
+    ctx.append_http_header(axum::http::header::SET_COOKIE, session.cookie);
+    AuthPayload {
+        user: session.user,
+        token: session.token,
+    }
+}
+
 #[derive(Default)]
 pub struct AuthSubscription;
 
@@ -120,11 +123,7 @@ impl AuthSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = User>> {
-        let credential = ctx.data_opt::<Credential>().cloned().unwrap_or_default();
-        let viewer = credential
-            .viewer(ctx.data_unchecked::<AuthService>())
-            .await?
-            .ok_or_else(ApiError::unauthenticated)?;
+        let viewer = subscriber(ctx).await?;
         Ok(subscriptions::events(
             ctx,
             Some(viewer.user_id),

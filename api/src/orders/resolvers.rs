@@ -8,7 +8,7 @@ use super::{
     types::{Order, OrderConnection, OrderEdge},
 };
 use crate::{
-    auth::{AuthService, Credential, require_viewer},
+    auth::{require_viewer, subscriber},
     error::ApiError,
     events::EventPayload,
     pagination::{self, Page, PageInfo},
@@ -111,16 +111,6 @@ impl OrderMutation {
     }
 }
 
-/// The viewer of a subscription, or `UNAUTHENTICATED`.
-pub async fn subscriber(ctx: &Context<'_>) -> async_graphql::Result<uuid::Uuid> {
-    let credential = ctx.data_opt::<Credential>().cloned().unwrap_or_default();
-    let viewer = credential
-        .viewer(ctx.data_unchecked::<AuthService>())
-        .await?
-        .ok_or_else(ApiError::unauthenticated)?;
-    Ok(viewer.user_id)
-}
-
 #[derive(Default)]
 pub struct OrderSubscription;
 
@@ -131,7 +121,7 @@ impl OrderSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
-        let viewer = subscriber(ctx).await?;
+        let viewer = subscriber(ctx).await?.user_id;
         Ok(subscriptions::events(
             ctx,
             Some(viewer),
@@ -149,7 +139,7 @@ impl OrderSubscription {
         ctx: &Context<'_>,
         id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
-        let viewer = subscriber(ctx).await?;
+        let viewer = subscriber(ctx).await?.user_id;
         Ok(subscriptions::events(
             ctx,
             Some(viewer),
@@ -167,7 +157,7 @@ impl OrderSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
-        let viewer = subscriber(ctx).await?;
+        let viewer = subscriber(ctx).await?.user_id;
         Ok(subscriptions::events(
             ctx,
             Some(viewer),

@@ -5,8 +5,9 @@ use futures_util::Stream;
 
 use super::{PaymentService, types::Charge};
 use crate::{
-    auth::require_viewer, events::EventPayload, orders::resolvers::subscriber, pagination,
-    subscriptions,
+    auth::{require_viewer, subscriber},
+    events::EventPayload,
+    pagination, subscriptions,
 };
 
 #[derive(Default)]
@@ -42,7 +43,7 @@ impl PaymentSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Charge>> {
-        let viewer = subscriber(ctx).await?;
+        let viewer = subscriber(ctx).await?.user_id;
         Ok(subscriptions::events(
             ctx,
             Some(viewer),
