@@ -5,6 +5,11 @@ use serde_json::{Value, json};
 
 use crate::{market::*, support::*};
 
+/// How late an expiry may be here and still count as on time: well under the 5 s sweep, so a
+/// broken deadline schedule shows, yet loose enough for a loaded CI machine. The real lag is
+/// measured by `examples/expiry_lag.rs` (about 0.1 s).
+const DEADLINE_SLACK: chrono::Duration = chrono::Duration::milliseconds(3000);
+
 fn expires_at(order: &Value) -> chrono::DateTime<chrono::Utc> {
     order["expiresAt"].as_str().unwrap().parse().unwrap()
 }
@@ -291,10 +296,7 @@ async fn an_unpaid_order_expires_on_time_and_only_its_buyer_hears() {
         .await
         .expect("orderExpired pushed");
     let lag = chrono::Utc::now() - expires_at(&o);
-    assert!(
-        lag < chrono::Duration::milliseconds(1000),
-        "pushed {lag} after expiresAt"
-    );
+    assert!(lag < DEADLINE_SLACK, "pushed {lag} after expiresAt");
     assert_eq!(pushed["data"]["orderExpired"]["id"], o["id"]);
     assert_eq!(pushed["data"]["orderExpired"]["status"], "CANCELLED");
     assert_eq!(
@@ -353,7 +355,7 @@ async fn pending_orders_still_expire_after_a_restart() {
     .await;
     assert!(expired, "expired after the restart");
     let late = chrono::Utc::now() - expires_at(&o);
-    assert!(late < chrono::Duration::seconds(2), "{late}");
+    assert!(late < DEADLINE_SLACK, "{late}");
     assert_eq!(ticket(&app, m.ticket_id()).await["status"], "AVAILABLE");
 }
 
@@ -479,7 +481,7 @@ async fn an_order_whose_lock_redis_lost_still_expires_on_time() {
     .await;
     assert!(expired);
     let late = chrono::Utc::now() - expires_at(&o);
-    assert!(late < chrono::Duration::milliseconds(1500), "{late}");
+    assert!(late < DEADLINE_SLACK, "{late}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -603,6 +605,6 @@ async fn orders_expire_and_are_announced_after_redis_restarts_empty() {
         .expect("announced after the restart");
     assert_eq!(pushed["data"]["orderExpired"]["id"], o["id"]);
     let late = chrono::Utc::now() - expires_at(&o);
-    assert!(late < chrono::Duration::seconds(1), "{late}");
+    assert!(late < DEADLINE_SLACK, "{late}");
     assert_eq!(ticket(&app, m.ticket_id()).await["status"], "AVAILABLE");
 }

@@ -311,6 +311,9 @@ impl Protocol {
 pub struct WsClient {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     protocol: Protocol,
+    /// Messages of other subscriptions read while waiting for one: kept, never dropped, since
+    /// two subscriptions on one socket may be answered in either order.
+    pending: std::collections::VecDeque<Value>,
 }
 
 pub struct WsOptions<'a> {
@@ -350,6 +353,7 @@ impl WsClient {
             Ok((socket, _)) => Ok(Self {
                 socket,
                 protocol: opts.protocol,
+                pending: std::collections::VecDeque::new(),
             }),
             Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
             Err(err) => panic!("websocket failed: {err}"),
@@ -424,15 +428,28 @@ impl WsClient {
 
     /// The payload of the next `next`/`data` message for subscription `id`.
     pub async fn next_data(&mut self, id: &str, within: Duration) -> Option<Value> {
+        let answer = |msg: &Value| {
+            if msg["id"] != id {
+                return None;
+            }
+            match msg["type"].as_str() {
+                Some("next" | "data") => Some(msg["payload"].clone()),
+                Some("error") => Some(json!({ "errors": msg["payload"] })),
+                _ => None,
+            }
+        };
+        if let Some(at) = self.pending.iter().position(|m| answer(m).is_some()) {
+            return self.pending.remove(at).and_then(|m| answer(&m));
+        }
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let msg = self.next_message(left).await?;
-            if msg["id"] == id && matches!(msg["type"].as_str(), Some("next" | "data")) {
-                return Some(msg["payload"].clone());
+            if let Some(payload) = answer(&msg) {
+                return Some(payload);
             }
-            if msg["id"] == id && msg["type"] == "error" {
-                return Some(json!({ "errors": msg["payload"] }));
+            if msg["id"].is_string() {
+                self.pending.push_back(msg);
             }
         }
     }
