@@ -13,12 +13,12 @@ use crate::{
     auth::resolvers::{AuthMutation, AuthQuery, AuthSubscription},
     metrics::Metrics,
     orders::resolvers::{OrderMutation, OrderQuery, OrderSubscription},
-    payments::resolvers::{PaymentMutation, PaymentSubscription},
+    payments::resolvers::{PaymentMutation, PaymentQuery, PaymentSubscription},
     tickets::resolvers::{TicketMutation, TicketQuery, TicketSubscription},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(AuthQuery, TicketQuery, OrderQuery);
+pub struct Query(AuthQuery, TicketQuery, OrderQuery, PaymentQuery);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(AuthMutation, TicketMutation, OrderMutation, PaymentMutation);

@@ -51,10 +51,13 @@ impl OrderQuery {
     }
 
     /// One of the viewer's orders; `NOT_FOUND` when absent or not theirs.
-    async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Order> {
+    /// (Nullable as the contract says; an absent order is the `NOT_FOUND` error, never null.)
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Order>> {
         let viewer = require_viewer(ctx).await?;
         let id = pagination::parse_id(&id).ok_or_else(super::service::not_found)?;
-        Ok(ctx.data_unchecked::<OrderService>().get(viewer, id).await?)
+        Ok(Some(
+            ctx.data_unchecked::<OrderService>().get(viewer, id).await?,
+        ))
     }
 
     /// Federation entity resolver: only the buyer resolves their orders.

@@ -11,6 +11,31 @@ use crate::{
 };
 
 #[derive(Default)]
+pub struct PaymentQuery;
+
+#[Object]
+impl PaymentQuery {
+    /// Federation entity resolver: only the buyer resolves their charges.
+    #[graphql(entity)]
+    async fn find_charge_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Charge>> {
+        let Some(viewer) = crate::auth::viewer(ctx).await? else {
+            return Ok(None);
+        };
+        let Some(id) = pagination::parse_id(&id) else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data_unchecked::<PaymentService>()
+            .charge(viewer, id)
+            .await?)
+    }
+}
+
+#[derive(Default)]
 pub struct PaymentMutation;
 
 #[Object]

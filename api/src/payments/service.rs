@@ -225,6 +225,15 @@ impl PaymentService {
         ))
     }
 
+    /// One of the viewer's charges.
+    pub async fn charge(&self, viewer: Viewer, id: Uuid) -> ApiResult<Option<Charge>> {
+        Ok(charge::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .filter(|c| c.buyer_id == viewer.user_id)
+            .map(Charge::from))
+    }
+
     async fn existing_charge(&self, order_id: Uuid) -> ApiResult<Charge> {
         charge::Entity::find()
             .filter(charge::Column::OrderId.eq(order_id))

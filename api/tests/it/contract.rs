@@ -1,0 +1,93 @@
+//! The public contract: every type, field, argument (with its default) and enum value of
+//! shared/API.md's minimum schema is in ours, with the same types.
+
+use std::collections::BTreeMap;
+
+use async_graphql::parser::{
+    parse_schema,
+    types::{InputValueDefinition, TypeKind, TypeSystemDefinition},
+};
+
+/// `Type.field(arg)` → its type (and default), for every member of an SDL document.
+fn members(sdl: &str) -> BTreeMap<String, String> {
+    let doc = parse_schema(sdl).expect("valid SDL");
+    let mut out = BTreeMap::new();
+    let input = |prefix: &str, v: &InputValueDefinition| {
+        let default = v
+            .default_value
+            .as_ref()
+            .map(|d| format!(" = {}", d.node))
+            .unwrap_or_default();
+        (
+            format!("{prefix}{}", v.name.node),
+            format!("{}{default}", v.ty.node),
+        )
+    };
+    for def in doc.definitions {
+        let TypeSystemDefinition::Type(ty) = def else {
+            continue;
+        };
+        let name = ty.node.name.node.to_string();
+        out.insert(name.clone(), "type".into());
+        match ty.node.kind {
+            TypeKind::Object(obj) => {
+                for f in obj.fields {
+                    let field = format!("{name}.{}", f.node.name.node);
+                    out.insert(field.clone(), f.node.ty.node.to_string());
+                    for a in &f.node.arguments {
+                        let (k, v) = input(&format!("{field}("), &a.node);
+                        out.insert(format!("{k})"), v);
+                    }
+                }
+            }
+            TypeKind::InputObject(obj) => {
+                for f in &obj.fields {
+                    let (k, v) = input(&format!("{name}."), &f.node);
+                    out.insert(k, v);
+                }
+            }
+            TypeKind::Enum(e) => {
+                for v in e.values {
+                    out.insert(format!("{name}::{}", v.node.value.node), "value".into());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn the_schema_keeps_the_public_contract() {
+    let contract = members(include_str!("contract.graphql"));
+    let ours = members(&api::schema::sdl());
+    let broken: Vec<String> = contract
+        .iter()
+        .filter(|(member, ty)| ours.get(*member) != Some(*ty))
+        .map(|(member, ty)| format!("{member}: contract {ty}, ours {:?}", ours.get(member)))
+        .collect();
+    assert!(
+        contract.len() > 80,
+        "the contract parsed: {}",
+        contract.len()
+    );
+    assert!(
+        broken.is_empty(),
+        "breaks the public contract:\n{}",
+        broken.join("\n")
+    );
+}
+
+/// `User`, `Ticket`, `Order` and `Charge` are federation entities keyed by `id`.
+#[test]
+fn the_contract_entities_are_keyed_by_id() {
+    let sdl = api::schema::builder()
+        .finish()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().federation());
+    for entity in ["User", "Ticket", "Order", "Charge"] {
+        let keyed = sdl
+            .lines()
+            .any(|l| l.starts_with(&format!("type {entity} @key(fields: \"id\")")));
+        assert!(keyed, "{entity} is not an entity keyed by id:\n{sdl}");
+    }
+}
