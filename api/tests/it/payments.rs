@@ -242,3 +242,30 @@ async fn orders_left_mid_payment_by_a_crash_are_settled_without_charging() {
     let body = pay(&app, &m.buyer.token, &payable["id"], "tok_visa").await;
     assert!(body["data"]["payOrder"]["id"].is_string(), "{body}");
 }
+
+/// Orders and charges resolve as federation entities for their buyer only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_and_charge_entities_resolve_for_their_buyer_only() {
+    let (_env, app) = spawn().await;
+    let m = Market::open(&app).await;
+    let o = create_order(&app, &m.buyer.token, m.ticket_id()).await["data"]["createOrder"].clone();
+    let c = pay(&app, &m.buyer.token, &o["id"], "tok_visa").await["data"]["payOrder"].clone();
+    let query = "query($r: [_Any!]!) { _entities(representations: $r) {
+        ... on Order { id status } ... on Charge { id amount } ... on Ticket { id status } } }";
+    let reps = json!({ "r": [
+        { "__typename": "Order", "id": o["id"] },
+        { "__typename": "Charge", "id": c["id"] },
+        { "__typename": "Ticket", "id": m.ticket_id() },
+    ] });
+    let mine = app.gql(query, reps.clone(), Some(&m.buyer.token)).await;
+    assert_eq!(mine["data"]["_entities"][0]["status"], "COMPLETE", "{mine}");
+    assert_eq!(mine["data"]["_entities"][1]["amount"], "20.00", "{mine}");
+    assert_eq!(mine["data"]["_entities"][2]["status"], "SOLD", "{mine}");
+    let seller = app.gql(query, reps, Some(&m.seller.token)).await;
+    assert!(seller["data"]["_entities"][0].is_null(), "{seller}");
+    assert!(seller["data"]["_entities"][1].is_null(), "{seller}");
+    assert_eq!(
+        seller["data"]["_entities"][2]["status"], "SOLD",
+        "tickets are public"
+    );
+}
