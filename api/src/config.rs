@@ -45,6 +45,12 @@ pub struct Config {
     pub stripe_secret_key: Option<Secret>,
     pub stripe_api_base: Option<String>,
     pub stripe_webhook_secret: Option<Secret>,
+    /// Handed to the web UI for Stripe Elements; not a secret.
+    pub stripe_publishable_key: Option<String>,
+    /// How long one processor call may take before its outcome counts as unknown.
+    pub payment_timeout: Duration,
+    /// An order still paying this long after its charge began is settled by the reconciler.
+    pub payment_settle_after: Duration,
     /// ISO 4217 code, lower-case (Stripe's spelling), of every charge.
     pub currency: String,
     pub cookie_secure: bool,
@@ -171,6 +177,29 @@ impl Config {
             });
         }
 
+        let payment_timeout = Duration::from_secs(parse_number::<u64>(
+            get("PAYMENT_TIMEOUT_SECONDS"),
+            "PAYMENT_TIMEOUT_SECONDS",
+            30,
+            1,
+            300,
+        )?);
+        let payment_settle_after = Duration::from_secs(parse_number::<u64>(
+            get("PAYMENT_SETTLE_AFTER_SECONDS"),
+            "PAYMENT_SETTLE_AFTER_SECONDS",
+            60,
+            1,
+            24 * 3600,
+        )?);
+        if payment_settle_after <= payment_timeout {
+            return Err(ConfigError {
+                variable: "PAYMENT_SETTLE_AFTER_SECONDS",
+                message: "must be longer than PAYMENT_TIMEOUT_SECONDS, or the reconciler would \
+                          settle charges still in flight"
+                    .into(),
+            });
+        }
+
         let currency = get("CURRENCY")
             .unwrap_or_else(|| "usd".into())
             .to_lowercase();
@@ -234,6 +263,9 @@ impl Config {
             stripe_secret_key: get("STRIPE_SECRET_KEY").map(Secret::new),
             stripe_api_base,
             stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
+            stripe_publishable_key: get("STRIPE_PUBLISHABLE_KEY"),
+            payment_timeout,
+            payment_settle_after,
             currency,
             cookie_secure,
             max_live_orders,
@@ -354,6 +386,17 @@ mod tests {
         );
         assert_eq!(variable_of(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT");
         assert_eq!(variable_of(&[("CURRENCY", "dollars")]), "CURRENCY");
+        assert_eq!(
+            variable_of(&[("PAYMENT_TIMEOUT_SECONDS", "0")]),
+            "PAYMENT_TIMEOUT_SECONDS"
+        );
+        assert_eq!(
+            variable_of(&[
+                ("PAYMENT_TIMEOUT_SECONDS", "30"),
+                ("PAYMENT_SETTLE_AFTER_SECONDS", "30")
+            ]),
+            "PAYMENT_SETTLE_AFTER_SECONDS"
+        );
     }
 
     #[test]

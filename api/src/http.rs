@@ -42,7 +42,11 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics));
+        .route("/metrics", get(metrics))
+        .route(
+            "/webhooks/stripe",
+            axum::routing::post(crate::payments::webhook::stripe_webhook),
+        );
     let router = if index.exists() {
         router.fallback_service(ServeDir::new(web_dir).fallback(ServeFile::new(index)))
     } else {
@@ -112,7 +116,7 @@ async fn graphql_get(
 ) -> Response {
     let query = query.unwrap_or_default();
     if query.is_empty() && accepts_html(&headers) {
-        return Html(graphiql()).into_response();
+        return Html(graphiql(&state.config.web_dir).await).into_response();
     }
     let request = match parse_query_string(&query) {
         Ok(request) => request,
@@ -191,7 +195,12 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("text/html"))
 }
 
-fn graphiql() -> String {
+/// The web UI's bundled GraphiQL (`graphiql.html` of the built UI), which needs no internet; where
+/// the UI is not built, async-graphql's page, which loads GraphiQL from a CDN.
+async fn graphiql(web_dir: &str) -> String {
+    if let Ok(page) = tokio::fs::read_to_string(Path::new(web_dir).join("graphiql.html")).await {
+        return page;
+    }
     GraphiQLSource::build()
         .endpoint("/graphql")
         .subscription_endpoint("/graphql/ws")

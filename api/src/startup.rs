@@ -18,7 +18,11 @@ use crate::{
     http,
     metrics::Metrics,
     orders::OrderService,
-    payments::{PaymentService, processor::TestProcessor, types::ChargeLoader},
+    payments::{
+        PaymentService,
+        processor::{Processor, StripeProcessor, TestProcessor},
+        types::ChargeLoader,
+    },
     schema::{self, AppSchema, ErrorCodes},
     store::Stores,
     tickets::{TicketService, loader::TicketLoader},
@@ -78,8 +82,8 @@ impl Application {
             stores.locks.clone(),
             events.clone(),
             orders.clone(),
-            Arc::new(TestProcessor::default()),
-            config.currency.clone(),
+            processor(&config),
+            &config,
         );
         let schema = schema::builder()
             .limit_depth(config.max_query_depth)
@@ -157,5 +161,23 @@ impl Application {
             tokio::spawn(expiration.run(stop.clone())),
             tokio::spawn(self.state.payments.clone().run_reconciler(stop.clone())),
         ]
+    }
+}
+
+/// Stripe when `STRIPE_SECRET_KEY` is set (at `STRIPE_API_BASE` when that is set), else the
+/// built-in test processor.
+fn processor(config: &Config) -> Arc<dyn Processor> {
+    match &config.stripe_secret_key {
+        Some(key) => {
+            tracing::info!(api_base = ?config.stripe_api_base, "payments: Stripe");
+            Arc::new(StripeProcessor::new(
+                key.expose(),
+                config.stripe_api_base.as_deref(),
+            ))
+        }
+        None => {
+            tracing::info!("payments: the built-in test processor (tok_visa pays)");
+            Arc::new(TestProcessor::default())
+        }
     }
 }

@@ -29,6 +29,9 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     /// How many times payment was started; with the order id, the processor's idempotency key.
     pub payment_attempts: i32,
+    /// The processor's payment of the current attempt, stored before it is confirmed, so that a
+    /// crash mid-charge can be settled by asking the processor about it.
+    pub payment_intent_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -8,6 +8,7 @@ mod m20261125_000003_create_outbox_events;
 mod m20261125_000004_create_tickets;
 mod m20261125_000005_create_orders;
 mod m20261125_000006_create_charges;
+mod m20261125_000007_payment_intents;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_tickets::Migration),
             Box::new(m20261125_000005_create_orders::Migration),
             Box::new(m20261125_000006_create_charges::Migration),
+            Box::new(m20261125_000007_payment_intents::Migration),
         ]
     }
 }

@@ -203,6 +203,7 @@ impl OrderService {
             price_cents: Set(ticket.price_cents),
             expires_at: Set(expires_at),
             payment_attempts: Set(0),
+            payment_intent_id: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         }

@@ -3,7 +3,10 @@
 use async_graphql::{Context, ID, Object, Subscription};
 use futures_util::Stream;
 
-use super::{PaymentService, types::Charge};
+use super::{
+    PaymentService,
+    types::{Charge, PaymentSettings},
+};
 use crate::{
     auth::{require_viewer, subscriber},
     events::EventPayload,
@@ -15,6 +18,11 @@ pub struct PaymentQuery;
 
 #[Object]
 impl PaymentQuery {
+    /// How this deployment takes payments.
+    async fn payment_settings(&self, ctx: &Context<'_>) -> PaymentSettings {
+        ctx.data_unchecked::<PaymentService>().settings()
+    }
+
     /// Federation entity resolver: only the buyer resolves their charges.
     #[graphql(entity)]
     async fn find_charge_by_id(

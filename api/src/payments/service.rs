@@ -13,11 +13,12 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    processor::{ChargeOutcome, ChargeRequest, Processor},
-    types::Charge,
+    processor::{ChargeRequest, Outcome, Prepared, Processor},
+    types::{Charge, PaymentSettings},
 };
 use crate::{
     auth::Viewer,
+    config::Config,
     db,
     error::{ApiError, ApiResult},
     events::{self, DomainEvent, EventPayload, Events},
@@ -25,12 +26,6 @@ use crate::{
     store::LockStore,
     tickets::{self, types::Ticket},
 };
-
-/// How long a processor call may take before its outcome counts as unknown.
-const PROCESSOR_TIMEOUT: Duration = Duration::from_secs(30);
-/// An order still `AWAITING_PAYMENT` this long after it started paying was left by a crash (or an
-/// unknown outcome): the reconciler settles it by asking the processor.
-pub const STUCK_AFTER: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct PaymentService {
@@ -40,6 +35,12 @@ pub struct PaymentService {
     orders: OrderService,
     processor: Arc<dyn Processor>,
     currency: String,
+    publishable_key: Option<String>,
+    /// How long one processor call may take before its outcome counts as unknown.
+    timeout: Duration,
+    /// An order `AWAITING_PAYMENT` this long after its last step was left by a crash or an unknown
+    /// outcome: the reconciler settles it by asking the processor.
+    settle_after: Duration,
 }
 
 impl PaymentService {
@@ -49,7 +50,7 @@ impl PaymentService {
         events: Events,
         orders: OrderService,
         processor: Arc<dyn Processor>,
-        currency: String,
+        config: &Config,
     ) -> Self {
         Self {
             db,
@@ -57,7 +58,18 @@ impl PaymentService {
             events,
             orders,
             processor,
-            currency,
+            currency: config.currency.clone(),
+            publishable_key: config.stripe_publishable_key.clone(),
+            timeout: config.payment_timeout,
+            settle_after: config.payment_settle_after,
+        }
+    }
+
+    pub fn settings(&self) -> PaymentSettings {
+        PaymentSettings {
+            processor: self.processor.name().to_owned(),
+            publishable_key: self.publishable_key.clone(),
+            currency: self.currency.clone(),
         }
     }
 
@@ -101,6 +113,10 @@ impl PaymentService {
                 order::Column::PaymentAttempts,
                 Expr::col(order::Column::PaymentAttempts).add(1),
             )
+            .col_expr(
+                order::Column::PaymentIntentId,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(order::Column::UpdatedAt, Expr::value(now))
             .filter(order::Column::Id.eq(order_id))
             .filter(order::Column::Status.eq(OrderStatus::Created))
@@ -126,43 +142,101 @@ impl PaymentService {
         }
 
         let request = ChargeRequest {
-            idempotency_key: format!("{order_id}:{}", started.payment_attempts),
+            order_id,
+            attempt: started.payment_attempts,
             amount_cents: started.price_cents,
             currency: &self.currency,
             token,
         };
-        let outcome = tokio::time::timeout(PROCESSOR_TIMEOUT, self.processor.charge(request)).await;
-        match outcome {
-            Ok(Ok(ChargeOutcome::Succeeded { provider_id })) => {
-                self.complete(started, provider_id).await
+        // Step 1: create the payment; nothing is charged yet, so any failure here reopens.
+        let intent_id = match self.call(self.processor.prepare(&request)).await {
+            Ok(Prepared::Intent { id }) => id,
+            Ok(Prepared::Refused { reason }) => {
+                self.reopen(started).await?;
+                return Err(ApiError::PaymentFailed(format!(
+                    "{reason}; nothing was charged"
+                )));
             }
-            Ok(Ok(ChargeOutcome::Declined { reason })) => {
+            Err(err) => {
+                tracing::error!(error = %err, %order_id, "payment processor failed before charging");
+                self.reopen(started).await?;
+                return Err(ApiError::PaymentFailed(
+                    "the payment processor is unavailable; nothing was charged, try again".into(),
+                ));
+            }
+        };
+        // Step 2: remember the payment before charging it, so a crash can be settled.
+        let Some(started) = self.store_intent(&started, &intent_id).await? else {
+            return Err(ApiError::Conflict(
+                "the order was cancelled meanwhile; nothing was charged".into(),
+            ));
+        };
+        // Step 3: charge it.
+        match self
+            .call(self.processor.confirm(&intent_id, &request))
+            .await
+        {
+            Ok(Outcome::Succeeded { provider_id }) => self.complete(started, provider_id).await,
+            Ok(Outcome::NotCharged { reason }) => {
                 self.reopen(started).await?;
                 Err(ApiError::PaymentFailed(format!(
                     "{reason}; nothing was charged"
                 )))
             }
-            Ok(Err(err)) => {
-                tracing::error!(error = ?err, %order_id, "payment processor failed");
-                self.reopen(started).await?;
+            Ok(Outcome::Pending) | Err(_) => {
+                // Unknown: the card may or may not be charged. The order stays AWAITING_PAYMENT
+                // (its ticket held) until the reconciler learns the outcome from the processor.
+                tracing::error!(%order_id, %intent_id, "payment outcome unknown; the reconciler will settle it");
                 Err(ApiError::PaymentFailed(
-                    "the payment processor failed; try again".into(),
-                ))
-            }
-            Err(_) => {
-                tracing::error!(%order_id, "payment processor timed out");
-                self.reopen(started).await?;
-                Err(ApiError::PaymentFailed(
-                    "the payment processor did not answer; try again".into(),
+                    "the payment processor has not confirmed the charge yet; the order stays \
+                     reserved while it is settled, and you are charged at most once (watch the \
+                     order's status)"
+                        .into(),
                 ))
             }
         }
     }
 
-    /// Settles orders left `AWAITING_PAYMENT` by a crash: completes those the processor charged,
-    /// reopens the others (which then expire if their time is up). Never charges.
+    /// A processor call, its time bounded: a timeout is an unknown outcome like any error.
+    async fn call<T>(
+        &self,
+        call: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(anyhow::anyhow!(
+                "the payment processor did not answer within {:?}",
+                self.timeout
+            )),
+        }
+    }
+
+    /// Stores the current attempt's payment id on the order (restarting its settle clock);
+    /// `None` when the order is no longer paying this attempt (the buyer cancelled it).
+    async fn store_intent(
+        &self,
+        order: &order::Model,
+        intent_id: &str,
+    ) -> ApiResult<Option<order::Model>> {
+        Ok(order::Entity::update_many()
+            .col_expr(
+                order::Column::PaymentIntentId,
+                Expr::value(intent_id.to_owned()),
+            )
+            .col_expr(order::Column::UpdatedAt, Expr::value(db::now()))
+            .filter(order::Column::Id.eq(order.id))
+            .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment))
+            .filter(order::Column::PaymentAttempts.eq(order.payment_attempts))
+            .exec_with_returning(&self.db)
+            .await?
+            .pop())
+    }
+
+    /// Settles orders left `AWAITING_PAYMENT` by a crash or an unknown outcome: completes those the
+    /// processor charged, reopens the others (which then expire if their time is up), and leaves
+    /// those it cannot learn about yet. Never charges.
     pub async fn reconcile(&self) -> ApiResult<usize> {
-        let cutoff = db::now() - chrono::Duration::from_std(STUCK_AFTER).unwrap_or_default();
+        let cutoff = db::now() - chrono::Duration::from_std(self.settle_after).unwrap_or_default();
         let stuck = order::Entity::find()
             .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment))
             .filter(order::Column::UpdatedAt.lte(cutoff))
@@ -170,12 +244,22 @@ impl PaymentService {
             .await?;
         let mut settled = 0;
         for order in stuck {
-            let key = format!("{}:{}", order.id, order.payment_attempts);
-            match self.processor.lookup(&key).await {
-                Ok(Some(ChargeOutcome::Succeeded { provider_id })) => {
-                    self.complete(order, provider_id).await?;
+            // Without a stored payment nothing was confirmed, so nothing was charged.
+            let outcome = match &order.payment_intent_id {
+                None => Ok(Outcome::NotCharged {
+                    reason: "no payment was made".into(),
+                }),
+                Some(id) => self.call(self.processor.settle(id)).await,
+            };
+            match outcome {
+                Ok(Outcome::Succeeded { provider_id }) => {
+                    match self.complete(order, provider_id).await {
+                        Ok(_) | Err(ApiError::PaymentFailed(_)) => {}
+                        Err(err) => return Err(err),
+                    }
                 }
-                Ok(_) => self.reopen(order).await?,
+                Ok(Outcome::NotCharged { .. }) => self.reopen(order).await?,
+                Ok(Outcome::Pending) => continue,
                 Err(err) => {
                     tracing::warn!(task = "payment-reconciler", error = %err, "cannot ask the processor; will retry");
                     continue;
@@ -186,10 +270,49 @@ impl PaymentService {
         Ok(settled)
     }
 
+    /// A processor's word that a payment succeeded (its webhook): completes the order if the API
+    /// call has not, refunds a charge whose order was cancelled meanwhile. Idempotent.
+    pub async fn payment_succeeded(&self, order_id: Uuid, intent_id: &str) -> ApiResult<()> {
+        let Some(order) = order::Entity::find_by_id(order_id).one(&self.db).await? else {
+            tracing::warn!(%order_id, %intent_id, "a payment succeeded for an unknown order");
+            return Ok(());
+        };
+        if order.payment_intent_id.as_deref() != Some(intent_id) {
+            tracing::warn!(%order_id, %intent_id, "a payment succeeded that is not the order's current one");
+            return Ok(());
+        }
+        match order.status {
+            OrderStatus::AwaitingPayment => {
+                match self.complete(order, intent_id.to_owned()).await {
+                    Ok(_) | Err(ApiError::PaymentFailed(_)) => Ok(()),
+                    Err(err) => Err(err),
+                }
+            }
+            OrderStatus::Cancelled => {
+                self.refund(&order, intent_id).await;
+                Ok(())
+            }
+            OrderStatus::Complete | OrderStatus::Created => Ok(()),
+        }
+    }
+
+    async fn refund(&self, order: &order::Model, intent_id: &str) {
+        match self.call(self.processor.refund(intent_id)).await {
+            Ok(()) => {
+                tracing::warn!(order_id = %order.id, %intent_id, "refunded the charge of an order cancelled while paying")
+            }
+            Err(err) => {
+                tracing::error!(order_id = %order.id, %intent_id, error = %err, "could not refund the charge of a cancelled order; refund it by hand")
+            }
+        }
+    }
+
     /// The reconciler as a background task, every 10 seconds until `stop`.
     pub async fn run_reconciler(self, stop: tokio_util::sync::CancellationToken) {
         tracing::info!(task = "payment-reconciler", "started");
-        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        let period =
+            (self.settle_after / 4).clamp(Duration::from_millis(250), Duration::from_secs(10));
+        let mut tick = tokio::time::interval(period);
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
@@ -255,7 +378,7 @@ impl PaymentService {
             buyer_id: Set(order.buyer_id),
             amount_cents: Set(order.price_cents),
             currency: Set(self.currency.clone()),
-            provider_id: Set(provider_id),
+            provider_id: Set(provider_id.clone()),
             created_at: Set(now),
         }
         .insert(&txn)
@@ -275,13 +398,16 @@ impl PaymentService {
             OrderStatus::Complete,
             now,
         )
-        .await?
-        .ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!(
-                "order {} left AWAITING_PAYMENT under a charge",
-                order.id
-            ))
-        })?;
+        .await?;
+        let Some(completed) = completed else {
+            // The buyer cancelled while the card was charged: give the money back.
+            drop(txn);
+            self.refund(&order, &provider_id).await;
+            return Err(ApiError::PaymentFailed(
+                "the order was cancelled while your card was charged; the charge was refunded"
+                    .into(),
+            ));
+        };
         let sold = tickets::service::mark_sold(&txn, order.ticket_id, order.id, now).await?;
         let charge = Charge::from(charge);
         let ticket = sold.map(Ticket::from);

@@ -56,3 +56,15 @@ impl Loader<Uuid> for ChargeLoader {
             .collect())
     }
 }
+
+/// How this deployment takes payments, for clients choosing their card form.
+#[derive(Clone, Debug, async_graphql::SimpleObject)]
+pub struct PaymentSettings {
+    /// `test` (the built-in processor: `tok_visa` pays, `tok_chargeDeclined` is declined) or
+    /// `stripe`.
+    pub processor: String,
+    /// Stripe's publishable key for Stripe Elements, when configured (`STRIPE_PUBLISHABLE_KEY`).
+    pub publishable_key: Option<String>,
+    /// The ISO 4217 code, lower-case, of every charge.
+    pub currency: String,
+}

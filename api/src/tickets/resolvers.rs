@@ -21,18 +21,28 @@ pub struct TicketQuery;
 
 #[Object]
 impl TicketQuery {
-    /// Tickets, newest first; `status` filters (AVAILABLE: what is on sale).
+    /// Tickets, newest first; `status` filters (AVAILABLE: what is on sale), `sellerId` keeps
+    /// one seller's listings (a seller's "my tickets").
     async fn tickets(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
         status: Option<TicketStatus>,
+        seller_id: Option<ID>,
     ) -> async_graphql::Result<TicketConnection> {
         let page = Page::parse(first.unwrap_or(20), after.as_deref())?;
+        let seller = match seller_id {
+            None => None,
+            Some(id) => match pagination::parse_id(&id) {
+                Some(id) => Some(id),
+                // No such seller: no tickets, as for any id with no listings.
+                None => return Ok(TicketConnection::empty()),
+            },
+        };
         let rows = ctx
             .data_unchecked::<TicketService>()
-            .list(page, status.map(Into::into))
+            .list(page, status.map(Into::into), seller)
             .await?;
         let (rows, has_next_page) = pagination::split(rows, page);
         let end_cursor = rows.last().map(|t| pagination::encode(t.id));

@@ -147,10 +147,14 @@ impl TicketService {
         &self,
         page: Page,
         status: Option<TicketStatus>,
+        seller: Option<Uuid>,
     ) -> ApiResult<Vec<ticket::Model>> {
         let mut query = ticket::Entity::find().order_by_desc(ticket::Column::Id);
         if let Some(status) = status {
             query = query.filter(ticket::Column::Status.eq(status));
+        }
+        if let Some(seller) = seller {
+            query = query.filter(ticket::Column::SellerId.eq(seller));
         }
         if let Some(after) = page.after {
             query = query.filter(ticket::Column::Id.lt(after));

@@ -59,6 +59,18 @@ pub struct TicketConnection {
     pub page_info: PageInfo,
 }
 
+impl TicketConnection {
+    pub fn empty() -> Self {
+        Self {
+            edges: Vec::new(),
+            page_info: PageInfo {
+                has_next_page: false,
+                end_cursor: None,
+            },
+        }
+    }
+}
+
 #[derive(Clone, Debug, InputObject)]
 pub struct CreateTicketInput {
     pub title: String,

@@ -78,6 +78,62 @@ async fn graphiql_is_served_to_browsers_and_a_placeholder_at_root() {
     assert!(root.text().await.unwrap().contains("<h1>Tickets</h1>"));
 }
 
+/// With the web UI built, `/` and every client-side route serve the app, its assets are served
+/// as files, and browsers get the UI's bundled GraphiQL at `/graphql`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_built_web_ui_and_its_graphiql_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<main id=app></main>").unwrap();
+    std::fs::write(
+        dir.path().join("graphiql.html"),
+        "<div id=bundled-graphiql></div>",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/app.js"), "console.log(1)").unwrap();
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_with(&[("WEB_DIR", dir.path().to_str().unwrap())])
+        .await;
+    let get = |path: &str, accept: &str| {
+        app.client
+            .get(format!("{}{path}", app.url))
+            .header("accept", accept)
+            .send()
+    };
+    for route in [
+        "/",
+        "/tickets/0190a1b2-0000-7000-8000-000000000000",
+        "/orders",
+    ] {
+        let page = get(route, "text/html").await.unwrap();
+        assert_eq!(page.status(), 200, "{route}");
+        assert_eq!(
+            page.text().await.unwrap(),
+            "<main id=app></main>",
+            "{route}"
+        );
+    }
+    let asset = get("/assets/app.js", "*/*").await.unwrap();
+    assert_eq!(asset.status(), 200);
+    assert!(
+        asset.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    let graphiql = get("/graphql", "text/html").await.unwrap();
+    assert_eq!(
+        graphiql.text().await.unwrap(),
+        "<div id=bundled-graphiql></div>"
+    );
+    // Scripts still get GraphQL at the same URL.
+    let api = get("/graphql?query=%7B__typename%7D", "application/json")
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_runs_queries_but_never_mutations() {
     let (_env, app) = spawn().await;

@@ -4,6 +4,7 @@
 mod auth;
 mod contract;
 mod events;
+mod fake_stripe;
 mod http;
 mod market;
 mod migrations;

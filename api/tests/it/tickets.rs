@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{market::*, support::*};
 
@@ -182,6 +182,39 @@ async fn tickets_page_newest_first_and_filter_by_status() {
             .is_null()
     );
     assert!(ticket(&app, &json!("not-a-uuid")).await.is_null());
+}
+
+/// `tickets(sellerId:)` is a seller's "my tickets", newest first, combinable with `status`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_filter_by_seller() {
+    let (_env, app) = spawn().await;
+    let ada = app.sign_up(&unique_email()).await;
+    let bob = app.sign_up(&unique_email()).await;
+    let a1 = create_ticket(&app, &ada.token, "A1", "10").await["id"].clone();
+    let b1 = create_ticket(&app, &bob.token, "B1", "10").await["id"].clone();
+    let a2 = create_ticket(&app, &ada.token, "A2", "10").await["id"].clone();
+    create_order(&app, &bob.token, &a1).await;
+    let q = "query($s: ID, $st: TicketStatus) { tickets(sellerId: $s, status: $st) { edges { node { id sellerId } } } }";
+    let ids = |body: &Value| -> Vec<Value> {
+        body["data"]["tickets"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|e| e["node"]["id"].clone())
+            .collect()
+    };
+    let mine = app.gql(q, json!({ "s": ada.user_id }), None).await;
+    assert_eq!(ids(&mine), [a2.clone(), a1.clone()]);
+    let theirs = app.gql(q, json!({ "s": bob.user_id }), None).await;
+    assert_eq!(ids(&theirs), [b1]);
+    let on_sale = app
+        .gql(q, json!({ "s": ada.user_id, "st": "AVAILABLE" }), None)
+        .await;
+    assert_eq!(ids(&on_sale), [a2]);
+    for nobody in [json!(uuid::Uuid::new_v4().to_string()), json!("not-a-uuid")] {
+        let none = app.gql(q, json!({ "s": nobody }), None).await;
+        assert!(ids(&none).is_empty(), "{none}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
