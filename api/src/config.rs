@@ -35,6 +35,9 @@ pub struct Config {
     pub host: IpAddr,
     pub port: u16,
     pub database_url: String,
+    /// The most PostgreSQL connections one replica opens; replicas × this must fit the server's
+    /// `max_connections`.
+    pub database_max_connections: u32,
     pub redis_url: Option<String>,
     /// Every Redis key and channel of this deployment starts with it (tests use a unique one).
     pub redis_prefix: String,
@@ -152,6 +155,14 @@ impl Config {
             None => (Secret::new(random_secret()), JwtSecretSource::Generated),
         };
 
+        let database_max_connections = parse_number::<u32>(
+            get("DATABASE_MAX_CONNECTIONS"),
+            "DATABASE_MAX_CONNECTIONS",
+            16,
+            2,
+            1000,
+        )?;
+
         let session_ttl = Duration::from_secs(parse_number::<u64>(
             get("SESSION_TTL_SECONDS"),
             "SESSION_TTL_SECONDS",
@@ -254,6 +265,7 @@ impl Config {
             host,
             port,
             database_url,
+            database_max_connections,
             redis_url,
             redis_prefix,
             jwt_secret,

@@ -13,6 +13,7 @@ use sea_orm::{
 
 pub async fn connect(
     url: &str,
+    max_connections: u32,
     metrics: &crate::metrics::Metrics,
 ) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url);
@@ -30,7 +31,7 @@ pub async fn connect(
                 .create_if_missing(true)
         });
     } else {
-        options.max_connections(32).min_connections(2);
+        options.max_connections(max_connections).min_connections(2);
     }
     let mut db = Database::connect(options)
         .await
@@ -39,11 +40,40 @@ pub async fn connect(
     db.set_metric_callback(move |info| {
         metrics.db_statement(&info.statement.sql, info.elapsed.as_secs_f64(), info.failed)
     });
-    Migrator::up(&db, None)
-        .await
-        .context("database migrations failed")?;
+    migrate(url, &db).await?;
     Ok(db)
 }
+
+/// Any number of replicas may start at once: on PostgreSQL the migrations run under a
+/// session-level advisory lock, held on a connection of its own, so one replica migrates while the
+/// others wait and then find nothing left to do. SQLite has one process by nature.
+async fn migrate(url: &str, db: &DatabaseConnection) -> anyhow::Result<()> {
+    if url.starts_with("sqlite:") {
+        return Migrator::up(db, None)
+            .await
+            .context("database migrations failed");
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    let lock = Database::connect(options)
+        .await
+        .context("cannot connect to the database (DATABASE_URL)")?;
+    lock.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .await
+        .context("cannot take the migration lock")?;
+    let migrated = Migrator::up(db, None).await;
+    let _ = lock
+        .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+        .await;
+    let _ = lock.close().await;
+    migrated.context("database migrations failed")
+}
+
+/// The advisory lock key of migrations ("tickets" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7469636b657473;
 
 /// A transaction that will write. On SQLite it takes the write lock at `BEGIN` (`IMMEDIATE`), so
 /// two writers queue instead of failing with "database is locked" at their first write.

@@ -5,7 +5,7 @@
 //! `application/json`, so a cross-site HTML form cannot act with a visitor's cookie; a WebSocket
 //! from a foreign `Origin` is refused; bodies over `MAX_BODY_BYTES` get 413.
 
-use std::{path::Path, time::Duration};
+use std::{future::Future, path::Path, time::Duration};
 
 use async_graphql::{
     BatchRequest, Data, Request,
@@ -16,12 +16,16 @@ use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::{
     Json, Router,
     body::{Body, Bytes},
-    extract::{DefaultBodyLimit, MatchedPath, RawQuery, State, WebSocketUpgrade},
+    extract::{
+        DefaultBodyLimit, MatchedPath, RawQuery, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
     http::{HeaderMap, HeaderValue, Request as HttpRequest, StatusCode, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tower_http::{
     services::{ServeDir, ServeFile},
@@ -226,34 +230,83 @@ async fn graphql_ws(
     let auth = state.auth.clone();
     let schema = state.schema.clone();
     let metrics = state.metrics.clone();
+    let shutdown = state.shutdown.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         // No keepalive timeout: async-graphql's closes any connection whose client sent nothing
         // for that long, and a quiet subscriber (graphql-ws sends no pings by default) is normal.
-        .on_upgrade(move |socket| async move {
-            let _open = metrics.websocket_opened();
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .with_data(data)
-                .on_connection_init(move |payload| async move {
-                    // A token in the payload replaces the upgrade request's cookie.
-                    let Some(token) = payload_token(&payload) else {
-                        return Ok(Data::default());
-                    };
-                    match auth.authenticate(&token).await {
-                        Ok(Some(viewer)) => {
-                            let mut data = Data::default();
-                            data.insert(Credential::checked(Some(viewer)));
-                            Ok(data)
-                        }
-                        Ok(None) => Err(async_graphql::Error::new(
-                            "UNAUTHENTICATED: the token is invalid, expired or revoked",
-                        )),
-                        Err(err) => Err(err.into()),
-                    }
-                })
-                .serve()
-                .await;
+        .on_upgrade(move |socket| {
+            shutdown.sockets.clone().track_future(async move {
+                let _open = metrics.websocket_opened();
+                let (to_client, from_client) = socket.split();
+                let (outgoing, queued) = tokio::sync::mpsc::channel(16);
+                let outgoing = tokio_util::sync::PollSender::new(outgoing);
+                let graphql =
+                    GraphQLWebSocket::new_with_pair(outgoing, from_client, schema, protocol)
+                        .with_data(data)
+                        .on_connection_init(move |payload| async move {
+                            // A token in the payload replaces the upgrade request's cookie.
+                            let Some(token) = payload_token(&payload) else {
+                                return Ok(Data::default());
+                            };
+                            match auth.authenticate(&token).await {
+                                Ok(Some(viewer)) => {
+                                    let mut data = Data::default();
+                                    data.insert(Credential::checked(Some(viewer)));
+                                    Ok(data)
+                                }
+                                Ok(None) => Err(async_graphql::Error::new(
+                                    "UNAUTHENTICATED: the token is invalid, expired or revoked",
+                                )),
+                                Err(err) => Err(err.into()),
+                            }
+                        })
+                        .serve();
+                serve_until_draining(graphql, queued, to_client, shutdown.draining).await;
+            })
         })
+}
+
+/// Runs one GraphQL WebSocket, writing what it sends to the client, until the client leaves or
+/// the server drains: then the client gets close code 1012 (service restart), which graphql-ws
+/// and Apollo clients answer by reconnecting, to another replica behind the load balancer.
+async fn serve_until_draining(
+    graphql: impl Future<Output = ()>,
+    mut queued: tokio::sync::mpsc::Receiver<Message>,
+    mut to_client: futures_util::stream::SplitSink<WebSocket, Message>,
+    draining: tokio_util::sync::CancellationToken,
+) {
+    let writer = async {
+        loop {
+            tokio::select! {
+                message = queued.recv() => match message {
+                    Some(message) => {
+                        if to_client.send(message).await.is_err() {
+                            return;
+                        }
+                    }
+                    // The GraphQL side ended (the client left, or it closed the socket itself).
+                    None => return,
+                },
+                _ = draining.cancelled() => {
+                    let close = CloseFrame {
+                        code: 1012,
+                        reason: "the server is restarting; reconnect".into(),
+                    };
+                    let _ = to_client.send(Message::Close(Some(close))).await;
+                    return;
+                }
+            }
+        }
+    };
+    tokio::pin!(graphql, writer);
+    tokio::select! {
+        _ = &mut graphql => writer.await,
+        _ = &mut writer => {
+            // Draining: give the client a moment to answer the close, then let go.
+            let _ = tokio::time::timeout(Duration::from_secs(2), graphql).await;
+        }
+    }
 }
 
 /// `{"authorization": "Bearer <token>"}` (either case of the key), or a bare token.
@@ -289,6 +342,13 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
+    if state.shutdown.draining.is_cancelled() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "draining": true })),
+        )
+            .into_response();
+    }
     let timeout = Duration::from_secs(2);
     let database = matches!(
         tokio::time::timeout(timeout, db::ping(&state.db)).await,

@@ -39,6 +39,16 @@ pub struct AppState {
     pub orders: OrderService,
     pub payments: PaymentService,
     pub metrics: Metrics,
+    pub shutdown: Shutdown,
+}
+
+/// The server's stopping: cancelled on SIGTERM, when readiness turns 503 and every WebSocket is
+/// closed with 1012 (service restart) so its client reconnects elsewhere; the tracker counts the
+/// sockets still closing, which shutdown waits for.
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    pub draining: CancellationToken,
+    pub sockets: tokio_util::task::TaskTracker,
 }
 
 pub struct Application {
@@ -55,7 +65,12 @@ impl Application {
             );
         }
         let metrics = Metrics::new();
-        let db = db::connect(&config.database_url, &metrics).await?;
+        let db = db::connect(
+            &config.database_url,
+            config.database_max_connections,
+            &metrics,
+        )
+        .await?;
         let stores = match &config.redis_url {
             Some(url) => Stores::redis(url, &config.redis_prefix).await?,
             None => Stores::memory(),
@@ -120,6 +135,7 @@ impl Application {
                 orders,
                 payments,
                 metrics,
+                shutdown: Shutdown::default(),
             },
         })
     }
@@ -134,8 +150,9 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then stops taking connections, lets requests in flight
-    /// finish, and stops the background tasks.
+    /// Serves until `shutdown` resolves, then stops taking connections, closes WebSockets with a
+    /// code that tells clients to reconnect, lets requests in flight finish, and stops the
+    /// background tasks.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -144,8 +161,24 @@ impl Application {
         let background = self.spawn_background(&stop);
         tracing::info!(addr = %self.local_addr(), "listening");
         let router = http::router(self.state.clone());
-        let serve = axum::serve(self.listener, router).with_graceful_shutdown(shutdown);
+        let draining = self.state.shutdown.clone();
+        let serve = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("draining: refusing new connections, closing WebSockets");
+            draining.draining.cancel();
+        });
         let result = serve.await.context("server failed");
+        let sockets = &self.state.shutdown.sockets;
+        sockets.close();
+        if tokio::time::timeout(SOCKETS_CLOSE_WITHIN, sockets.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = sockets.len(),
+                "WebSockets still closing; dropping them"
+            );
+        }
         stop.cancel();
         for task in background {
             let _ = task.await;
@@ -163,6 +196,9 @@ impl Application {
         ]
     }
 }
+
+/// How long shutdown waits for WebSockets to finish their closing handshake.
+const SOCKETS_CLOSE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Stripe when `STRIPE_SECRET_KEY` is set (at `STRIPE_API_BASE` when that is set), else the
 /// built-in test processor.

@@ -10,6 +10,7 @@ mod market;
 mod migrations;
 mod orders;
 mod payments;
+mod replicas;
 mod schema;
 mod store;
 mod support;

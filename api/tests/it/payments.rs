@@ -298,6 +298,9 @@ async fn an_expired_order_is_never_charged(via: Via) {
     assert_eq!(error_code(&body), Some("CONFLICT"), "{body}");
     assert_eq!(charges_of(&shop.env, &o["id"]).await, 0);
     assert_eq!(ticket(app, m.ticket_id()).await["status"], "AVAILABLE");
+    if let Some(stripe) = &shop.stripe {
+        assert!(stripe.requests().is_empty(), "Stripe was never asked");
+    }
 }
 
 /// Orders a crash left mid-payment are settled by asking the processor, never by charging: one

@@ -158,6 +158,18 @@ pub async fn spawn() -> (TestEnv, TestApp) {
 }
 
 impl TestApp {
+    /// A client of a server running elsewhere (another process).
+    pub fn remote(addr: SocketAddr, database_url: &str) -> Self {
+        Self {
+            addr,
+            url: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            database_url: database_url.to_owned(),
+            stop: None,
+            handle: None,
+        }
+    }
+
     /// Stops the server gracefully and waits until it has.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
