@@ -64,6 +64,14 @@ pub struct Config {
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
     pub max_batch_size: usize,
+    /// Root fields (aliases included) in one operation.
+    pub max_root_fields: usize,
+    /// Live subscriptions on one WebSocket.
+    pub ws_max_subscriptions: usize,
+    /// How long a new WebSocket may take to send `connection_init` before it is closed (4408).
+    pub ws_init_timeout: Duration,
+    /// The largest WebSocket message accepted.
+    pub ws_max_message_bytes: usize,
     /// The built web UI; a placeholder page is served where it is missing.
     pub web_dir: String,
     pub log_json: bool,
@@ -249,6 +257,29 @@ impl Config {
         )?;
         let max_batch_size =
             parse_number::<usize>(get("MAX_BATCH_SIZE"), "MAX_BATCH_SIZE", 10, 1, 100)?;
+        let max_root_fields =
+            parse_number::<usize>(get("MAX_ROOT_FIELDS"), "MAX_ROOT_FIELDS", 10, 1, 1000)?;
+        let ws_max_subscriptions = parse_number::<usize>(
+            get("WS_MAX_SUBSCRIPTIONS"),
+            "WS_MAX_SUBSCRIPTIONS",
+            100,
+            1,
+            10_000,
+        )?;
+        let ws_init_timeout = Duration::from_secs(parse_number::<u64>(
+            get("WS_INIT_TIMEOUT_SECONDS"),
+            "WS_INIT_TIMEOUT_SECONDS",
+            10,
+            1,
+            300,
+        )?);
+        let ws_max_message_bytes = parse_number::<usize>(
+            get("WS_MAX_MESSAGE_BYTES"),
+            "WS_MAX_MESSAGE_BYTES",
+            64 * 1024,
+            1024,
+            16 * 1024 * 1024,
+        )?;
         let web_dir = get("WEB_DIR").unwrap_or_else(|| "web/dist".to_owned());
         let log_json = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => false,
@@ -286,6 +317,10 @@ impl Config {
             max_query_depth,
             max_query_complexity,
             max_batch_size,
+            max_root_fields,
+            ws_max_subscriptions,
+            ws_init_timeout,
+            ws_max_message_bytes,
             web_dir,
             log_json,
         })
@@ -397,6 +432,19 @@ mod tests {
             "STRIPE_API_BASE"
         );
         assert_eq!(variable_of(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT");
+        assert_eq!(variable_of(&[("MAX_ROOT_FIELDS", "0")]), "MAX_ROOT_FIELDS");
+        assert_eq!(
+            variable_of(&[("WS_MAX_SUBSCRIPTIONS", "x")]),
+            "WS_MAX_SUBSCRIPTIONS"
+        );
+        assert_eq!(
+            variable_of(&[("WS_INIT_TIMEOUT_SECONDS", "0")]),
+            "WS_INIT_TIMEOUT_SECONDS"
+        );
+        assert_eq!(
+            variable_of(&[("WS_MAX_MESSAGE_BYTES", "10")]),
+            "WS_MAX_MESSAGE_BYTES"
+        );
         assert_eq!(variable_of(&[("CURRENCY", "dollars")]), "CURRENCY");
         assert_eq!(
             variable_of(&[("PAYMENT_TIMEOUT_SECONDS", "0")]),

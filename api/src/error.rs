@@ -29,9 +29,14 @@ pub enum ApiError {
     Forbidden(String),
     NotFound(String),
     BadUserInput(Vec<FieldError>),
+    /// A request past one of the configured limits (its shape, not its values): `BAD_USER_INPUT`
+    /// with no field.
+    OverLimit(String),
     Conflict(String),
     PaymentFailed(String),
-    RateLimited { retry_after_seconds: u64 },
+    RateLimited {
+        retry_after_seconds: u64,
+    },
     Internal(anyhow::Error),
 }
 
@@ -43,7 +48,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::NotFound(_) => "NOT_FOUND",
-            ApiError::BadUserInput(_) => "BAD_USER_INPUT",
+            ApiError::BadUserInput(_) | ApiError::OverLimit(_) => "BAD_USER_INPUT",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::PaymentFailed(_) => "PAYMENT_FAILED",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
@@ -69,6 +74,7 @@ impl ApiError {
             | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::Conflict(m)
+            | ApiError::OverLimit(m)
             | ApiError::PaymentFailed(m) => m.clone(),
             ApiError::BadUserInput(fields) => {
                 let parts: Vec<String> = fields
@@ -115,6 +121,7 @@ impl From<ApiError> for async_graphql::Error {
             ext.set("code", code);
             match &err {
                 ApiError::BadUserInput(fields) => ext.set("fields", fields_value(fields)),
+                ApiError::OverLimit(_) => ext.set("fields", Value::List(Vec::new())),
                 ApiError::RateLimited {
                     retry_after_seconds,
                 } => ext.set("retryAfterSeconds", *retry_after_seconds),

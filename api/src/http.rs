@@ -36,6 +36,7 @@ use crate::{
     auth::{self, Credential},
     db,
     startup::AppState,
+    subscriptions::SubscriptionSlots,
 };
 
 pub fn router(state: AppState) -> Router {
@@ -227,12 +228,16 @@ async fn graphql_ws(
     }
     let mut data = Data::default();
     data.insert(Credential::new(auth::token_from_headers(&headers)));
+    data.insert(SubscriptionSlots::new(state.config.ws_max_subscriptions));
+    let init_timeout = state.config.ws_init_timeout;
     let auth = state.auth.clone();
     let schema = state.schema.clone();
     let metrics = state.metrics.clone();
     let shutdown = state.shutdown.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(state.config.ws_max_message_bytes)
+        .max_frame_size(state.config.ws_max_message_bytes)
         // No keepalive timeout: async-graphql's closes any connection whose client sent nothing
         // for that long, and a quiet subscriber (graphql-ws sends no pings by default) is normal.
         .on_upgrade(move |socket| {
@@ -262,25 +267,37 @@ async fn graphql_ws(
                             }
                         })
                         .serve();
-                serve_until_draining(graphql, queued, to_client, shutdown.draining).await;
+                serve_until_draining(graphql, queued, to_client, init_timeout, shutdown.draining)
+                    .await;
             })
         })
 }
 
-/// Runs one GraphQL WebSocket, writing what it sends to the client, until the client leaves or
-/// the server drains: then the client gets close code 1012 (service restart), which graphql-ws
-/// and Apollo clients answer by reconnecting, to another replica behind the load balancer.
+/// Runs one GraphQL WebSocket, writing what it sends to the client, until the client leaves, or
+/// it has not completed `connection_init` within `init_timeout` (close 4408, as graphql-ws
+/// specifies), or the server drains: then the client gets close code 1012 (service restart),
+/// which graphql-ws and Apollo clients answer by reconnecting, to another replica behind the load
+/// balancer.
 async fn serve_until_draining(
     graphql: impl Future<Output = ()>,
     mut queued: tokio::sync::mpsc::Receiver<Message>,
     mut to_client: futures_util::stream::SplitSink<WebSocket, Message>,
+    init_timeout: Duration,
     draining: tokio_util::sync::CancellationToken,
 ) {
     let writer = async {
+        let mut acknowledged = false;
+        let init_deadline = tokio::time::sleep(init_timeout);
+        tokio::pin!(init_deadline);
         loop {
             tokio::select! {
                 message = queued.recv() => match message {
                     Some(message) => {
+                        if let Message::Text(text) = &message
+                            && text.contains("\"connection_ack\"")
+                        {
+                            acknowledged = true;
+                        }
                         if to_client.send(message).await.is_err() {
                             return;
                         }
@@ -288,6 +305,14 @@ async fn serve_until_draining(
                     // The GraphQL side ended (the client left, or it closed the socket itself).
                     None => return,
                 },
+                _ = &mut init_deadline, if !acknowledged => {
+                    let close = CloseFrame {
+                        code: 4408,
+                        reason: "Connection initialisation timeout".into(),
+                    };
+                    let _ = to_client.send(Message::Close(Some(close))).await;
+                    return;
+                }
                 _ = draining.cancelled() => {
                     let close = CloseFrame {
                         code: 1012,

@@ -2,9 +2,13 @@
 //! `Subscription`, with the limits that protect the server.
 
 use async_graphql::{
-    MergedObject, MergedSubscription, Response, Schema, SchemaBuilder, ServerError, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
+    MergedObject, MergedSubscription, Response, Schema, SchemaBuilder, ServerError, ServerResult,
+    Value, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
+    },
     futures_util::stream::BoxStream,
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -99,4 +103,68 @@ impl Extension for ErrorCodesExtension {
             .map(move |response| this.fix(response))
             .boxed()
     }
+}
+
+/// At most `limit` root fields per operation, aliases and fragments counted: one request cannot
+/// carry a hundred `createOrder`s past the per-request defences (`MAX_ROOT_FIELDS`). Batches are
+/// held to `MAX_BATCH_SIZE` at the HTTP layer.
+pub struct RootFieldLimit(pub usize);
+
+impl ExtensionFactory for RootFieldLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(RootFieldLimit(self.0))
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for RootFieldLimit {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let most = document
+            .operations
+            .iter()
+            .map(|(_, op)| root_fields(&document, &op.node.selection_set.node, 0))
+            .max()
+            .unwrap_or(0);
+        if most > self.0 {
+            return Err(ServerError::new(
+                format!(
+                    "too many fields at the root of one operation: {most} (at most {}); split \
+                     the request",
+                    self.0
+                ),
+                None,
+            ));
+        }
+        Ok(document)
+    }
+}
+
+/// The root fields a selection set selects, through fragments (a cycle, which validation refuses
+/// later, counts as deep as 8 levels).
+fn root_fields(document: &ExecutableDocument, set: &SelectionSet, depth: usize) -> usize {
+    if depth > 8 {
+        return 0;
+    }
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(_) => 1,
+            Selection::InlineFragment(f) => {
+                root_fields(document, &f.node.selection_set.node, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |f| {
+                    root_fields(document, &f.node.selection_set.node, depth + 1)
+                }),
+        })
+        .sum()
 }

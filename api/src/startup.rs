@@ -23,7 +23,7 @@ use crate::{
         processor::{Processor, StripeProcessor, TestProcessor},
         types::ChargeLoader,
     },
-    schema::{self, AppSchema, ErrorCodes},
+    schema::{self, AppSchema, ErrorCodes, RootFieldLimit},
     store::Stores,
     tickets::{TicketService, loader::TicketLoader},
 };
@@ -104,6 +104,7 @@ impl Application {
             .limit_depth(config.max_query_depth)
             .limit_complexity(config.max_query_complexity)
             .extension(ErrorCodes(metrics.clone()))
+            .extension(RootFieldLimit(config.max_root_fields))
             .data(auth.clone())
             .data(events.clone())
             .data(tickets)

@@ -124,13 +124,9 @@ impl AuthSubscription {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = User>> {
         let viewer = subscriber(ctx).await?;
-        Ok(subscriptions::events(
-            ctx,
-            Some(viewer.user_id),
-            |payload| match payload {
-                EventPayload::UserUpdated(user) => Some(user.clone()),
-                _ => None,
-            },
-        ))
+        subscriptions::events(ctx, Some(viewer.user_id), |payload| match payload {
+            EventPayload::UserUpdated(user) => Some(user.clone()),
+            _ => None,
+        })
     }
 }

@@ -125,14 +125,10 @@ impl OrderSubscription {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
         let viewer = subscriber(ctx).await?.user_id;
-        Ok(subscriptions::events(
-            ctx,
-            Some(viewer),
-            |payload| match payload {
-                EventPayload::OrderCreated(o) => Some(o.clone()),
-                _ => None,
-            },
-        ))
+        subscriptions::events(ctx, Some(viewer), |payload| match payload {
+            EventPayload::OrderCreated(o) => Some(o.clone()),
+            _ => None,
+        })
     }
 
     /// Every change of one of the viewer's orders (or of all of them when `id` is omitted):
@@ -143,16 +139,12 @@ impl OrderSubscription {
         id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
         let viewer = subscriber(ctx).await?.user_id;
-        Ok(subscriptions::events(
-            ctx,
-            Some(viewer),
-            move |payload| match payload {
-                EventPayload::OrderUpdated(o) if id.as_ref().is_none_or(|id| *id == o.id) => {
-                    Some(o.clone())
-                }
-                _ => None,
-            },
-        ))
+        subscriptions::events(ctx, Some(viewer), move |payload| match payload {
+            EventPayload::OrderUpdated(o) if id.as_ref().is_none_or(|id| *id == o.id) => {
+                Some(o.clone())
+            }
+            _ => None,
+        })
     }
 
     /// The viewer's orders that ran out of time.
@@ -161,13 +153,9 @@ impl OrderSubscription {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
         let viewer = subscriber(ctx).await?.user_id;
-        Ok(subscriptions::events(
-            ctx,
-            Some(viewer),
-            |payload| match payload {
-                EventPayload::OrderExpired(o) => Some(o.clone()),
-                _ => None,
-            },
-        ))
+        subscriptions::events(ctx, Some(viewer), |payload| match payload {
+            EventPayload::OrderExpired(o) => Some(o.clone()),
+            _ => None,
+        })
     }
 }

@@ -77,13 +77,9 @@ impl PaymentSubscription {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Charge>> {
         let viewer = subscriber(ctx).await?.user_id;
-        Ok(subscriptions::events(
-            ctx,
-            Some(viewer),
-            |payload| match payload {
-                EventPayload::ChargeCreated(c) => Some(c.clone()),
-                _ => None,
-            },
-        ))
+        subscriptions::events(ctx, Some(viewer), |payload| match payload {
+            EventPayload::ChargeCreated(c) => Some(c.clone()),
+            _ => None,
+        })
     }
 }

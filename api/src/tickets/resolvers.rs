@@ -123,7 +123,10 @@ pub struct TicketSubscription;
 #[Subscription]
 impl TicketSubscription {
     /// Every new listing.
-    async fn ticket_created(&self, ctx: &Context<'_>) -> impl Stream<Item = Ticket> {
+    async fn ticket_created(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = Ticket>> {
         subscriptions::events(ctx, None, |payload| match payload {
             EventPayload::TicketCreated(t) => Some(t.clone()),
             _ => None,
@@ -135,7 +138,7 @@ impl TicketSubscription {
         &self,
         ctx: &Context<'_>,
         id: Option<ID>,
-    ) -> impl Stream<Item = Ticket> {
+    ) -> async_graphql::Result<impl Stream<Item = Ticket>> {
         subscriptions::events(ctx, None, move |payload| match payload {
             EventPayload::TicketUpdated(t) if id.as_ref().is_none_or(|id| *id == t.id) => {
                 Some(t.clone())

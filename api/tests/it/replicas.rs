@@ -6,7 +6,6 @@
 use std::{
     collections::HashSet,
     net::SocketAddr,
-    process::Stdio,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
@@ -18,77 +17,8 @@ use entity::{order, outbox_event};
 use futures_util::{StreamExt, future::join_all, stream};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::{fake_stripe::FakeStripe, market::*, support::*};
-
-/// One `api` process.
-struct Replica {
-    app: TestApp,
-    child: tokio::process::Child,
-}
-
-impl Replica {
-    async fn start(env: &TestEnv, extra: &[(&str, &str)]) -> Self {
-        // Small pools: a few replicas in each of two concurrent tests must fit PostgreSQL's 100.
-        let mut vars = vec![("DATABASE_MAX_CONNECTIONS", "6")];
-        vars.extend_from_slice(extra);
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_api"))
-            .envs(env.vars(&vars))
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the api binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = tokio::time::timeout(Duration::from_secs(60), async {
-            let mut said = Vec::new();
-            while let Some(line) = lines.next_line().await.unwrap() {
-                said.push(line.clone());
-                let Ok(log) = serde_json::from_str::<Value>(&line) else {
-                    continue;
-                };
-                if log["fields"]["message"] == "listening" {
-                    return log["fields"]["addr"]
-                        .as_str()
-                        .unwrap()
-                        .parse::<SocketAddr>()
-                        .unwrap();
-                }
-            }
-            panic!("the replica exited before listening: {said:#?}");
-        })
-        .await
-        .expect("the replica listens within a minute");
-        // Keep reading its logs, or a full pipe would stall it.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
-            app: TestApp::remote(addr, &env.database_url),
-            child,
-        }
-    }
-
-    /// SIGTERM, as Kubernetes sends before it stops a pod.
-    fn terminate(&self) {
-        let pid = self.child.id().expect("running").to_string();
-        let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-    }
-
-    /// Waits for the process to exit; `true` when it exited cleanly.
-    async fn exited(&mut self) -> bool {
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("the replica exits within 30 s of SIGTERM")
-            .unwrap();
-        status.success()
-    }
-}
 
 /// A subscriber's socket closed by a replica: where it was, and the close code.
 type Closed = (SocketAddr, Option<u64>);

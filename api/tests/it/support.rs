@@ -6,12 +6,17 @@
 
 #![allow(dead_code)]
 
-use std::{collections::HashMap, net::SocketAddr, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, process::Stdio, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
-use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    net::TcpStream,
+    sync::oneshot,
+    task::JoinHandle,
+};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
     tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
@@ -531,5 +536,78 @@ impl PrivateRedis {
 impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// One `api` process.
+pub struct Replica {
+    pub app: TestApp,
+    child: tokio::process::Child,
+}
+
+impl Replica {
+    pub async fn start(env: &TestEnv, extra: &[(&str, &str)]) -> Self {
+        // Small pools: a few replicas in each of two concurrent tests must fit PostgreSQL's 100.
+        let mut vars = vec![("DATABASE_MAX_CONNECTIONS", "6")];
+        vars.extend_from_slice(extra);
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_api"))
+            .envs(env.vars(&vars))
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the api binary starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = tokio::time::timeout(Duration::from_secs(60), async {
+            let mut said = Vec::new();
+            while let Some(line) = lines.next_line().await.unwrap() {
+                said.push(line.clone());
+                let Ok(log) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                if log["fields"]["message"] == "listening" {
+                    return log["fields"]["addr"]
+                        .as_str()
+                        .unwrap()
+                        .parse::<SocketAddr>()
+                        .unwrap();
+                }
+            }
+            panic!("the replica exited before listening: {said:#?}");
+        })
+        .await
+        .expect("the replica listens within a minute");
+        // Keep reading its logs, or a full pipe would stall it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self {
+            app: TestApp::remote(addr, &env.database_url),
+            child,
+        }
+    }
+
+    /// SIGKILL: the process dies at once, mid-whatever.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.unwrap();
+    }
+
+    /// SIGTERM, as Kubernetes sends before it stops a pod.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Waits for the process to exit; `true` when it exited cleanly.
+    pub async fn exited(&mut self) -> bool {
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the replica exits within 30 s of SIGTERM")
+            .unwrap();
+        status.success()
     }
 }

@@ -1,0 +1,315 @@
+//! Faults under load: the server killed mid-rush, PostgreSQL going away and coming back. (Redis
+//! restarted empty: `orders::orders_expire_and_are_announced_after_redis_restarts_empty` and
+//! `http::readiness_reports_a_lost_lock_store_or_database`; the payment processor timing out,
+//! failing or slow: the `payments` tests.)
+
+use std::{
+    collections::HashSet,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use entity::{order, outbox_event, ticket};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
+use serde_json::{Value, json};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    task::JoinHandle,
+};
+
+use crate::{market::*, support::*};
+
+/// Buyers reserving random tickets over and over, at whatever address `target` holds; requests
+/// that fail to connect (the server is down) are retried. Returns the orders the server confirmed.
+fn rush(
+    target: Arc<Mutex<SocketAddr>>,
+    buyers: Vec<Session>,
+    tickets: Vec<Value>,
+    stop: Arc<AtomicBool>,
+) -> Vec<JoinHandle<Vec<String>>> {
+    buyers
+        .into_iter()
+        .enumerate()
+        .map(|(b, buyer)| {
+            let (target, tickets, stop) = (target.clone(), tickets.clone(), stop.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut confirmed = Vec::new();
+                let mut n = b;
+                while !stop.load(Ordering::SeqCst) {
+                    n = (n * 7 + 13) % tickets.len();
+                    let at = *target.lock().unwrap();
+                    let sent = client
+                        .post(format!("http://{at}/graphql"))
+                        .bearer_auth(&buyer.token)
+                        .json(&json!({
+                            "query": "mutation($t: ID!) { createOrder(ticketId: $t) { id } }",
+                            "variables": { "t": tickets[n] },
+                        }))
+                        .timeout(Duration::from_secs(10))
+                        .send()
+                        .await;
+                    let Ok(response) = sent else {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    };
+                    let Ok(body) = response.json::<Value>().await else {
+                        continue;
+                    };
+                    if let Some(id) = body["data"]["createOrder"]["id"].as_str() {
+                        confirmed.push(id.to_owned());
+                    }
+                }
+                confirmed
+            })
+        })
+        .collect()
+}
+
+/// Tickets held by more than one live order: must always be none.
+async fn doubly_held(db: &impl ConnectionTrait) -> Vec<String> {
+    let sql = "SELECT CAST(ticket_id AS TEXT) AS t FROM orders
+               WHERE status IN ('CREATED', 'AWAITING_PAYMENT')
+               GROUP BY ticket_id HAVING COUNT(*) > 1";
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "t").unwrap())
+        .collect()
+}
+
+/// `kill -9` mid-rush, then a restart: every confirmed order is stored, no ticket is in two live
+/// orders, every committed change is announced (the relay catches up), and every unpaid order
+/// still expires, its ticket back on sale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_mid_rush_loses_and_double_sells_nothing() {
+    let env = TestEnv::new().await;
+    let vars = [("ORDER_TTL_SECONDS", "6"), ("MAX_LIVE_ORDERS", "1000")];
+    let mut server = Replica::start(&env, &vars).await;
+    let app = &server.app;
+    let seller = app.sign_up(&unique_email()).await;
+    let mut buyers = Vec::new();
+    for _ in 0..6 {
+        buyers.push(app.sign_up(&unique_email()).await);
+    }
+    let mut tickets = Vec::new();
+    for n in 0..40 {
+        tickets.push(
+            create_ticket(app, &seller.token, &format!("Seat {n}"), "10").await["id"].clone(),
+        );
+    }
+    let target = Arc::new(Mutex::new(server.app.addr));
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = rush(target.clone(), buyers, tickets.clone(), stop.clone());
+
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    server.kill().await;
+    let restarted = Replica::start(&env, &vars).await;
+    *target.lock().unwrap() = restarted.app.addr;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut confirmed = Vec::new();
+    for task in load {
+        confirmed.extend(task.await.unwrap());
+    }
+    assert!(!confirmed.is_empty(), "the rush ran");
+
+    let db = env.db().await;
+    let stored: HashSet<String> = order::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.id.to_string())
+        .collect();
+    let lost: Vec<&String> = confirmed
+        .iter()
+        .filter(|id| !stored.contains(*id))
+        .collect();
+    assert!(lost.is_empty(), "confirmed but not stored: {lost:?}");
+    assert_eq!(
+        doubly_held(&db).await,
+        Vec::<String>::new(),
+        "a ticket in two live orders"
+    );
+
+    let caught_up = eventually(Duration::from_secs(10), || async {
+        outbox_event::Entity::find()
+            .filter(outbox_event::Column::PublishedAt.is_null())
+            .count(&db)
+            .await
+            .unwrap()
+            == 0
+    })
+    .await;
+    assert!(
+        caught_up,
+        "every committed change was announced after the restart"
+    );
+
+    let expired = eventually(Duration::from_secs(20), || async {
+        let live = order::Entity::find()
+            .filter(order::Column::Status.is_in([
+                order::OrderStatus::Created,
+                order::OrderStatus::AwaitingPayment,
+            ]))
+            .count(&db)
+            .await
+            .unwrap();
+        let held = ticket::Entity::find()
+            .filter(ticket::Column::Status.ne(ticket::TicketStatus::Available))
+            .count(&db)
+            .await
+            .unwrap();
+        live == 0 && held == 0
+    })
+    .await;
+    assert!(expired, "every unpaid order expired and freed its ticket");
+    drop(restarted);
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut (every connection dropped, new ones
+/// refused), as a database restart looks to its clients, and restore.
+struct CuttableProxy {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl CuttableProxy {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (up2, conns) = (up.clone(), connections.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                if !up2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                conns.lock().unwrap().push(task);
+            }
+        });
+        Self {
+            addr,
+            up,
+            connections,
+        }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+/// PostgreSQL goes away and comes back: meanwhile every request answers, promptly, with
+/// `INTERNAL_SERVER_ERROR` revealing nothing, readiness is 503 and liveness 200; afterwards the
+/// same process serves again, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_fail_cleanly_while_postgres_is_away_and_recover_without_a_restart() {
+    if backend() != Backend::PostgresRedis {
+        return;
+    }
+    let env = TestEnv::new().await;
+    let upstream: SocketAddr = "127.0.0.1:5432".parse().unwrap();
+    let proxy = CuttableProxy::start(upstream).await;
+    let proxied = env
+        .database_url
+        .replace("127.0.0.1:5432", &proxy.addr.to_string());
+    assert_ne!(
+        proxied, env.database_url,
+        "the test database is on 127.0.0.1:5432"
+    );
+    let app = env.spawn_with(&[("DATABASE_URL", proxied.as_str())]).await;
+    let seller = app.sign_up(&unique_email()).await;
+    create_ticket(&app, &seller.token, "Before", "5").await;
+
+    proxy.cut();
+    for (query, vars) in [
+        ("{ tickets { edges { node { id } } } }", json!({})),
+        (
+            "mutation($i: CreateTicketInput!) { createTicket(input: $i) { id } }",
+            json!({ "i": { "title": "During", "price": "5" } }),
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let body = tokio::time::timeout(
+            Duration::from_secs(20),
+            app.gql(query, vars, Some(&seller.token)),
+        )
+        .await
+        .expect("an answer, not a hang");
+        assert_eq!(error_code(&body), Some("INTERNAL_SERVER_ERROR"), "{body}");
+        assert_eq!(
+            body["errors"][0]["message"], "internal server error",
+            "{body}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let live = app
+        .client
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+
+    proxy.restore();
+    let recovered = eventually(Duration::from_secs(20), || async {
+        create_ticket(&app, &seller.token, "After", "5").await["id"].is_string()
+    })
+    .await;
+    assert!(recovered, "the same process serves again");
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let db = env.db().await;
+    let titles: Vec<String> = ticket::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.title)
+        .collect();
+    assert!(
+        !titles.contains(&"During".to_owned()),
+        "the failed request changed nothing"
+    );
+}
