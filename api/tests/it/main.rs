@@ -10,6 +10,7 @@ mod http;
 mod limits;
 mod market;
 mod migrations;
+mod model;
 mod orders;
 mod payments;
 mod replicas;
