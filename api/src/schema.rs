@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::{
     auth::resolvers::{AuthMutation, AuthQuery, AuthSubscription},
+    error::{FieldError, fields_value},
     metrics::Metrics,
     orders::resolvers::{OrderMutation, OrderQuery, OrderSubscription},
     payments::resolvers::{PaymentMutation, PaymentQuery, PaymentSubscription},
@@ -79,11 +80,31 @@ impl ErrorCodesExtension {
 }
 
 fn coded(error: &mut ServerError) {
+    let field = blamed_field(&error.message);
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
         extensions.set("code", "BAD_USER_INPUT");
-        extensions.set("fields", Value::List(Vec::new()));
+        let fields: Vec<FieldError> = field.into_iter().collect();
+        extensions.set("fields", fields_value(&fields));
     }
+}
+
+/// The input field an input-coercion error of async-graphql is about, where its message says:
+/// `Invalid value for argument "first", …` names an argument (the last segment of a path such as
+/// `input.title`); a `Decimal` that does not parse is a price, the only decimal input there is.
+fn blamed_field(message: &str) -> Option<FieldError> {
+    if message.starts_with("Failed to parse \"Decimal\"")
+        || message.starts_with("Expected input type \"Decimal\"")
+    {
+        return Some(FieldError::new(
+            "price",
+            "must be a decimal number such as 20.00",
+        ));
+    }
+    let rest = message.strip_prefix("Invalid value for argument \"")?;
+    let (path, _) = rest.split_once('"')?;
+    let field = path.rsplit('.').next().unwrap_or(path);
+    Some(FieldError::new(field, message))
 }
 
 #[async_graphql::async_trait::async_trait]

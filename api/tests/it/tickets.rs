@@ -254,3 +254,45 @@ async fn new_and_changed_tickets_are_pushed_live() {
     let all = ws.next_data("all", Duration::from_secs(5)).await.unwrap();
     assert_eq!(all["data"]["ticketUpdated"]["id"], a["id"]);
 }
+
+/// Values async-graphql cannot even coerce still name their field, so clients can point at it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncoercible_values_name_their_field() {
+    let (_env, app) = spawn().await;
+    let seller = app.sign_up(&unique_email()).await;
+    for price in [json!("abc"), json!("1e309"), json!(true)] {
+        let body = app
+            .gql(
+                "mutation($i: CreateTicketInput!) { createTicket(input: $i) { id } }",
+                json!({ "i": { "title": "Gig", "price": price } }),
+                Some(&seller.token),
+            )
+            .await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+        assert_eq!(error_fields(&body), ["price"], "{price}: {body}");
+    }
+    let inline = app
+        .gql(
+            "mutation { createTicket(input: {title: \"Gig\", price: \"ten\"}) { id } }",
+            json!({}),
+            Some(&seller.token),
+        )
+        .await;
+    assert_eq!(error_fields(&inline), ["price"], "{inline}");
+    let first = app
+        .gql(
+            "{ tickets(first: \"many\") { edges { cursor } } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(error_fields(&first), ["first"], "{first}");
+    let listed = app
+        .gql("{ tickets { edges { cursor } } }", json!({}), None)
+        .await;
+    assert_eq!(
+        listed["data"]["tickets"]["edges"],
+        json!([]),
+        "nothing was listed"
+    );
+}
