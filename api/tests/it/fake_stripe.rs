@@ -39,6 +39,8 @@ struct State_ {
     confirm_delay: Duration,
     /// The confirm step charges, then answers 500 as if the connection broke.
     confirm_fails_after_charging: bool,
+    /// Creating a PaymentIntent answers 503, as an outage does.
+    create_unavailable: bool,
     next_id: u64,
 }
 
@@ -76,6 +78,10 @@ impl FakeStripe {
 
     pub fn fail_confirm_after_charging(&self, fail: bool) {
         self.state().confirm_fails_after_charging = fail;
+    }
+
+    pub fn make_create_unavailable(&self, unavailable: bool) {
+        self.state().create_unavailable = unavailable;
     }
 
     /// Every request so far, in order.
@@ -194,6 +200,14 @@ async fn create(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
         &headers,
         &body,
         |s, form| {
+            if s.create_unavailable {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "api_error",
+                    "Stripe is temporarily unavailable",
+                    json!({}),
+                );
+            }
             let card = form
                 .get("payment_method")
                 .or_else(|| form.get("payment_method_data[card][token]"))

@@ -313,3 +313,115 @@ async fn requests_fail_cleanly_while_postgres_is_away_and_recover_without_a_rest
         "the failed request changed nothing"
     );
 }
+
+/// Redis stopped and restarted empty while buyers keep reserving: readiness is 503 while it is
+/// down and 200 after, requests meanwhile fail cleanly, no ticket is ever in two live orders,
+/// every order still expires on time (the database keeps the schedule), and the event bus and
+/// the keyspace subscription come back by themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_empty_under_load_double_sells_nothing_and_recovers() {
+    if backend() != Backend::PostgresRedis {
+        return;
+    }
+    let redis = PrivateRedis::start();
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_with(&[
+            ("REDIS_URL", redis.url.as_str()),
+            ("ORDER_TTL_SECONDS", "5"),
+            ("MAX_LIVE_ORDERS", "1000"),
+        ])
+        .await;
+    let seller = app.sign_up(&unique_email()).await;
+    let mut buyers = Vec::new();
+    for _ in 0..4 {
+        buyers.push(app.sign_up(&unique_email()).await);
+    }
+    let mut tickets = Vec::new();
+    for n in 0..30 {
+        tickets.push(
+            create_ticket(&app, &seller.token, &format!("Seat {n}"), "10").await["id"].clone(),
+        );
+    }
+    let target = Arc::new(Mutex::new(app.addr));
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = rush(target, buyers.clone(), tickets, stop.clone());
+    let ready = |app: &TestApp| {
+        let request = app.client.get(format!("{}/readyz", app.url)).send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    redis.stop();
+    let down = eventually(Duration::from_secs(10), || async {
+        ready(&app).await == 503
+    })
+    .await;
+    assert!(down, "readiness reports Redis down");
+    let during = create_order(
+        &app,
+        &buyers[0].token,
+        &json!(uuid::Uuid::now_v7().to_string()),
+    )
+    .await;
+    assert!(
+        error_code(&during).is_some(),
+        "an answer, not a hang: {during}"
+    );
+    redis.restart();
+    let up = eventually(Duration::from_secs(15), || async {
+        ready(&app).await == 200
+    })
+    .await;
+    assert!(up, "readiness recovers");
+
+    // The bus is back: a new subscriber hears a new listing.
+    let mut ws = ws_as(&app, &seller.token).await;
+    ws.subscribe("t", "subscription { ticketCreated { id } }")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fresh = create_ticket(&app, &seller.token, "After", "5").await;
+    let heard = ws
+        .next_data("t", Duration::from_secs(10))
+        .await
+        .expect("the bus reconnected");
+    assert_eq!(heard["data"]["ticketCreated"]["id"], fresh["id"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut confirmed = 0;
+    for task in load {
+        confirmed += task.await.unwrap().len();
+    }
+    assert!(confirmed > 0, "the rush ran");
+
+    let db = env.db().await;
+    assert_eq!(
+        doubly_held(&db).await,
+        Vec::<String>::new(),
+        "a ticket in two live orders"
+    );
+    let last_deadline = order::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.expires_at)
+        .max()
+        .unwrap();
+    let wait = (last_deadline - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_secs(3)).await;
+    let live = order::Entity::find()
+        .filter(order::Column::Status.eq(order::OrderStatus::Created))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(live, 0, "every order expired within 3 s of its deadline");
+    let held = ticket::Entity::find()
+        .filter(ticket::Column::Status.ne(ticket::TicketStatus::Available))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(held, 0, "every ticket is back on sale");
+}

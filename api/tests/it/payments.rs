@@ -500,6 +500,33 @@ async fn a_charge_whose_answer_times_out_is_completed_by_the_reconciler_without_
     assert_eq!(confirms(&stripe), 1);
 }
 
+/// Stripe down before anything is charged: the buyer hears at once, the order is payable again
+/// with its time, and paying works once Stripe is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_unavailable_before_charging_leaves_the_order_payable() {
+    let (shop, stripe) = stripe_shop(&[]).await;
+    let app = &shop.app;
+    let m = Market::open(app).await;
+    let o = create_order(app, &m.buyer.token, m.ticket_id()).await["data"]["createOrder"].clone();
+    stripe.make_create_unavailable(true);
+    let body = pay(app, &m.buyer.token, &o["id"], "tok_visa").await;
+    assert_eq!(error_code(&body), Some("PAYMENT_FAILED"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was charged"),
+        "{body}"
+    );
+    let got = order(app, &m.buyer.token, &o["id"]).await;
+    assert_eq!(got["data"]["order"]["status"], "CREATED");
+    assert_eq!(got["data"]["order"]["expiresAt"], o["expiresAt"]);
+    stripe.make_create_unavailable(false);
+    let body = pay(app, &m.buyer.token, &o["id"], "tok_visa").await;
+    assert!(body["data"]["payOrder"]["id"].is_string(), "{body}");
+    shop.assert_charged(&o["id"], 1).await;
+}
+
 /// A process that died after storing its PaymentIntent but before confirming it: the reconciler
 /// cancels the intent at Stripe (so nothing can charge it later) and the order is payable again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
