@@ -34,6 +34,9 @@ pub enum JwtSecretSource {
 pub struct Config {
     pub host: IpAddr,
     pub port: u16,
+    /// Where `/metrics` is served instead of the public port, when set (so an Ingress routing `/`
+    /// does not publish it).
+    pub metrics_port: Option<u16>,
     pub database_url: String,
     /// The most PostgreSQL connections one replica opens; replicas × this must fit the server's
     /// `max_connections`.
@@ -171,6 +174,14 @@ impl Config {
             1000,
         )?;
 
+        let metrics_port = match get("METRICS_PORT") {
+            None => None,
+            Some(v) => Some(v.parse::<u16>().map_err(|_| ConfigError {
+                variable: "METRICS_PORT",
+                message: format!("{v:?} is not a port number"),
+            })?),
+        };
+
         let session_ttl = Duration::from_secs(parse_number::<u64>(
             get("SESSION_TTL_SECONDS"),
             "SESSION_TTL_SECONDS",
@@ -295,6 +306,7 @@ impl Config {
         Ok(Self {
             host,
             port,
+            metrics_port,
             database_url,
             database_max_connections,
             redis_url,
@@ -433,6 +445,7 @@ mod tests {
         );
         assert_eq!(variable_of(&[("LOG_FORMAT", "xml")]), "LOG_FORMAT");
         assert_eq!(variable_of(&[("MAX_ROOT_FIELDS", "0")]), "MAX_ROOT_FIELDS");
+        assert_eq!(variable_of(&[("METRICS_PORT", "nine")]), "METRICS_PORT");
         assert_eq!(
             variable_of(&[("WS_MAX_SUBSCRIPTIONS", "x")]),
             "WS_MAX_SUBSCRIPTIONS"

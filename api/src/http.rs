@@ -47,11 +47,16 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route(
             "/webhooks/stripe",
             axum::routing::post(crate::payments::webhook::stripe_webhook),
         );
+    // Metrics on the public port unless they have a port of their own (`METRICS_PORT`).
+    let router = if state.config.metrics_port.is_none() {
+        router.route("/metrics", get(metrics))
+    } else {
+        router
+    };
     let router = if index.exists() {
         router.fallback_service(ServeDir::new(web_dir).fallback(ServeFile::new(index)))
     } else {
@@ -61,6 +66,15 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The operators' port (`METRICS_PORT`): metrics and the probes, nothing public.
+pub fn operations_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .with_state(state)
 }
 

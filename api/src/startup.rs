@@ -53,6 +53,8 @@ pub struct Shutdown {
 
 pub struct Application {
     listener: TcpListener,
+    /// `METRICS_PORT`'s listener, when set.
+    operations: Option<TcpListener>,
     state: AppState,
 }
 
@@ -124,8 +126,20 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (HOST, PORT)"))?;
+        let operations = match config.metrics_port {
+            Some(port) => {
+                let addr = SocketAddr::new(config.host, port);
+                Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("cannot listen on {addr} (METRICS_PORT)"))?,
+                )
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
+            operations,
             state: AppState {
                 config: Arc::new(config),
                 db,
@@ -168,6 +182,18 @@ impl Application {
             tracing::info!("draining: refusing new connections, closing WebSockets");
             draining.draining.cancel();
         });
+        if let Some(operations) = self.operations {
+            tracing::info!(addr = %operations.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()), "metrics listening");
+            let router = http::operations_router(self.state.clone());
+            let stopping = stop.clone();
+            tokio::spawn(async move {
+                let serve = axum::serve(operations, router)
+                    .with_graceful_shutdown(async move { stopping.cancelled().await });
+                if let Err(err) = serve.await {
+                    tracing::error!(error = %err, "the metrics listener failed");
+                }
+            });
+        }
         let result = serve.await.context("server failed");
         let sockets = &self.state.shutdown.sockets;
         sockets.close();

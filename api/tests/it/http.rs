@@ -454,3 +454,58 @@ async fn readiness_reports_a_lost_lock_store_or_database() {
         "{body}"
     );
 }
+
+/// With `METRICS_PORT`, metrics move to that port (with the probes) and leave the public one, so an
+/// Ingress routing `/` does not publish them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_to_their_own_port_when_asked() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_with(&[("METRICS_PORT", port.to_string().as_str())])
+        .await;
+    let public = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap();
+    // (The public port answers every other path with the web UI.)
+    let public = public.text().await.unwrap();
+    assert!(
+        !public.contains("# EOF") && !public.contains("tickets_"),
+        "no metrics on the public port: {public}"
+    );
+    for path in ["/metrics", "/healthz", "/readyz"] {
+        let private = app
+            .client
+            .get(format!("http://127.0.0.1:{port}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(private.status(), 200, "{path}");
+    }
+    let text = app
+        .client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    let graphql = app
+        .client
+        .get(format!(
+            "http://127.0.0.1:{port}/graphql?query=%7B__typename%7D"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(graphql.status(), 404, "only operations on the metrics port");
+}
