@@ -70,6 +70,42 @@ fn rush(
         .collect()
 }
 
+/// A seller with `tickets` tickets on sale, and `buyers` buyers.
+async fn rush_market(
+    app: &TestApp,
+    buyers: usize,
+    tickets: usize,
+) -> (Session, Vec<Session>, Vec<Value>) {
+    let seller = app.sign_up(&unique_email()).await;
+    let mut sessions = Vec::new();
+    for _ in 0..buyers {
+        sessions.push(app.sign_up(&unique_email()).await);
+    }
+    let mut ids = Vec::new();
+    for n in 0..tickets {
+        ids.push(create_ticket(app, &seller.token, &format!("Seat {n}"), "10").await["id"].clone());
+    }
+    (seller, sessions, ids)
+}
+
+/// No order is live any more and every ticket is back on sale.
+async fn all_expired(db: &impl ConnectionTrait) -> bool {
+    let live = order::Entity::find()
+        .filter(order::Column::Status.is_in([
+            order::OrderStatus::Created,
+            order::OrderStatus::AwaitingPayment,
+        ]))
+        .count(db)
+        .await
+        .unwrap();
+    let held = ticket::Entity::find()
+        .filter(ticket::Column::Status.ne(ticket::TicketStatus::Available))
+        .count(db)
+        .await
+        .unwrap();
+    live == 0 && held == 0
+}
+
 /// Tickets held by more than one live order: must always be none.
 async fn doubly_held(db: &impl ConnectionTrait) -> Vec<String> {
     let sql = "SELECT CAST(ticket_id AS TEXT) AS t FROM orders
@@ -92,17 +128,7 @@ async fn a_kill_9_mid_rush_loses_and_double_sells_nothing() {
     let vars = [("ORDER_TTL_SECONDS", "6"), ("MAX_LIVE_ORDERS", "1000")];
     let mut server = Replica::start(&env, &vars).await;
     let app = &server.app;
-    let seller = app.sign_up(&unique_email()).await;
-    let mut buyers = Vec::new();
-    for _ in 0..6 {
-        buyers.push(app.sign_up(&unique_email()).await);
-    }
-    let mut tickets = Vec::new();
-    for n in 0..40 {
-        tickets.push(
-            create_ticket(app, &seller.token, &format!("Seat {n}"), "10").await["id"].clone(),
-        );
-    }
+    let (_, buyers, tickets) = rush_market(app, 6, 40).await;
     let target = Arc::new(Mutex::new(server.app.addr));
     let stop = Arc::new(AtomicBool::new(false));
     let load = rush(target.clone(), buyers, tickets.clone(), stop.clone());
@@ -152,23 +178,7 @@ async fn a_kill_9_mid_rush_loses_and_double_sells_nothing() {
         "every committed change was announced after the restart"
     );
 
-    let expired = eventually(Duration::from_secs(20), || async {
-        let live = order::Entity::find()
-            .filter(order::Column::Status.is_in([
-                order::OrderStatus::Created,
-                order::OrderStatus::AwaitingPayment,
-            ]))
-            .count(&db)
-            .await
-            .unwrap();
-        let held = ticket::Entity::find()
-            .filter(ticket::Column::Status.ne(ticket::TicketStatus::Available))
-            .count(&db)
-            .await
-            .unwrap();
-        live == 0 && held == 0
-    })
-    .await;
+    let expired = eventually(Duration::from_secs(20), || all_expired(&db)).await;
     assert!(expired, "every unpaid order expired and freed its ticket");
     drop(restarted);
 }
@@ -272,20 +282,8 @@ async fn requests_fail_cleanly_while_postgres_is_away_and_recover_without_a_rest
             started.elapsed()
         );
     }
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503);
-    let live = app
-        .client
-        .get(format!("{}/healthz", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(live.status(), 200);
+    assert_eq!(app.status_of("/readyz").await, 503);
+    assert_eq!(app.status_of("/healthz").await, 200);
 
     proxy.restore();
     let recovered = eventually(Duration::from_secs(20), || async {
@@ -332,29 +330,15 @@ async fn redis_restarted_empty_under_load_double_sells_nothing_and_recovers() {
             ("MAX_LIVE_ORDERS", "1000"),
         ])
         .await;
-    let seller = app.sign_up(&unique_email()).await;
-    let mut buyers = Vec::new();
-    for _ in 0..4 {
-        buyers.push(app.sign_up(&unique_email()).await);
-    }
-    let mut tickets = Vec::new();
-    for n in 0..30 {
-        tickets.push(
-            create_ticket(&app, &seller.token, &format!("Seat {n}"), "10").await["id"].clone(),
-        );
-    }
+    let (seller, buyers, tickets) = rush_market(&app, 4, 30).await;
     let target = Arc::new(Mutex::new(app.addr));
     let stop = Arc::new(AtomicBool::new(false));
     let load = rush(target, buyers.clone(), tickets, stop.clone());
-    let ready = |app: &TestApp| {
-        let request = app.client.get(format!("{}/readyz", app.url)).send();
-        async move { request.await.unwrap().status().as_u16() }
-    };
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     redis.stop();
     let down = eventually(Duration::from_secs(10), || async {
-        ready(&app).await == 503
+        app.status_of("/readyz").await == 503
     })
     .await;
     assert!(down, "readiness reports Redis down");
@@ -370,7 +354,7 @@ async fn redis_restarted_empty_under_load_double_sells_nothing_and_recovers() {
     );
     redis.restart();
     let up = eventually(Duration::from_secs(15), || async {
-        ready(&app).await == 200
+        app.status_of("/readyz").await == 200
     })
     .await;
     assert!(up, "readiness recovers");
@@ -412,16 +396,8 @@ async fn redis_restarted_empty_under_load_double_sells_nothing_and_recovers() {
         .to_std()
         .unwrap_or_default();
     tokio::time::sleep(wait + Duration::from_secs(3)).await;
-    let live = order::Entity::find()
-        .filter(order::Column::Status.eq(order::OrderStatus::Created))
-        .count(&db)
-        .await
-        .unwrap();
-    assert_eq!(live, 0, "every order expired within 3 s of its deadline");
-    let held = ticket::Entity::find()
-        .filter(ticket::Column::Status.ne(ticket::TicketStatus::Available))
-        .count(&db)
-        .await
-        .unwrap();
-    assert_eq!(held, 0, "every ticket is back on sale");
+    assert!(
+        all_expired(&db).await,
+        "every order expired within 3 s of its deadline, every ticket back on sale"
+    );
 }

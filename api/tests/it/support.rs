@@ -238,6 +238,17 @@ impl TestApp {
             .clone()
     }
 
+    /// The HTTP status of a GET of `path`.
+    pub async fn status_of(&self, path: &str) -> u16 {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     pub fn ws_url(&self) -> String {
         format!("ws://{}/graphql/ws", self.addr)
     }
