@@ -64,9 +64,77 @@ pub fn router(state: AppState) -> Router {
     };
     router
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::map_response(too_large_as_json))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A body over `MAX_BODY_BYTES` is refused by axum in plain text; clients get the JSON shape of
+/// every other refusal.
+async fn too_large_as_json(response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(response.headers()) {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is larger than the server accepts (MAX_BODY_BYTES)",
+        );
+    }
+    response
+}
+
+/// How close frames reach the client.
+#[derive(Clone, Copy)]
+enum CloseCodes {
+    /// The legacy protocol has no codes of its own.
+    AsIs,
+    /// graphql-transport-ws: async-graphql closes with generic codes where the protocol names
+    /// its own, which clients act on (graphql-ws does not retry 4400, 4401, 4403).
+    GraphqlWs,
+}
+
+impl CloseCodes {
+    fn fix(self, message: Message) -> Message {
+        let Message::Close(Some(frame)) = &message else {
+            return message;
+        };
+        let code = match (self, frame.code) {
+            // A subscribe before connection_ack.
+            (CloseCodes::GraphqlWs, 1011)
+                if frame.reason.contains("handshake is not completed") =>
+            {
+                4401
+            }
+            // connection_init refused (a bad token).
+            (CloseCodes::GraphqlWs, 1002) if frame.reason.starts_with("UNAUTHENTICATED") => 4403,
+            // A message that is not the protocol's.
+            (CloseCodes::GraphqlWs, 1002) => 4400,
+            (_, code) => code,
+        };
+        let reason = if code == 4401 {
+            "Unauthorized"
+        } else {
+            truncate(&frame.reason, MAX_CLOSE_REASON)
+        };
+        Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }))
+    }
+}
+
+/// A close frame's reason is at most 123 bytes; a longer one (a parse error's text) would make the
+/// frame unsendable and drop the socket without a code.
+const MAX_CLOSE_REASON: usize = 123;
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// The operators' port (`METRICS_PORT`): metrics and the probes, nothing public.
@@ -105,7 +173,15 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             "POST /graphql takes Content-Type: application/json",
         );
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    // An array is a batch and an object one request, never the other way round (serde would
+    // read `[]` or `["{ … }"]` as a request whose fields come by position).
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let parsed = if is_array {
+        serde_json::from_slice::<Vec<Request>>(&body).map(BatchRequest::Batch)
+    } else {
+        serde_json::from_slice::<Request>(&body).map(BatchRequest::Single)
+    };
+    let batch: BatchRequest = match parsed {
         Ok(batch) => batch,
         Err(err) => {
             return refuse(
@@ -257,6 +333,10 @@ async fn graphql_ws(
         .on_upgrade(move |socket| {
             shutdown.sockets.clone().track_future(async move {
                 let _open = metrics.websocket_opened();
+                let closes = match socket.protocol().and_then(|p| p.to_str().ok()) {
+                    Some("graphql-transport-ws") => CloseCodes::GraphqlWs,
+                    _ => CloseCodes::AsIs,
+                };
                 let (to_client, from_client) = socket.split();
                 let (outgoing, queued) = tokio::sync::mpsc::channel(16);
                 let outgoing = tokio_util::sync::PollSender::new(outgoing);
@@ -281,8 +361,15 @@ async fn graphql_ws(
                             }
                         })
                         .serve();
-                serve_until_draining(graphql, queued, to_client, init_timeout, shutdown.draining)
-                    .await;
+                serve_until_draining(
+                    graphql,
+                    queued,
+                    to_client,
+                    init_timeout,
+                    closes,
+                    shutdown.draining,
+                )
+                .await;
             })
         })
 }
@@ -297,6 +384,7 @@ async fn serve_until_draining(
     mut queued: tokio::sync::mpsc::Receiver<Message>,
     mut to_client: futures_util::stream::SplitSink<WebSocket, Message>,
     init_timeout: Duration,
+    closes: CloseCodes,
     draining: tokio_util::sync::CancellationToken,
 ) {
     let writer = async {
@@ -312,7 +400,7 @@ async fn serve_until_draining(
                         {
                             acknowledged = true;
                         }
-                        if to_client.send(message).await.is_err() {
+                        if to_client.send(closes.fix(message)).await.is_err() {
                             return;
                         }
                     }

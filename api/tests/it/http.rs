@@ -239,6 +239,11 @@ async fn oversized_bodies_get_413() {
         .await
         .unwrap();
     assert_eq!(res.status(), 413);
+    let body: Value = res.json().await.expect("a JSON body, as every refusal");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -292,6 +297,18 @@ async fn batches_beyond_the_limit_are_refused() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 400);
+    // An array is a batch, never one request read by position.
+    for body in ["[]", r#"["{ __typename }"]"#] {
+        let refused = app
+            .client
+            .post(format!("{}/graphql", app.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{body}");
+    }
 }
 
 /// graphql-js's `getIntrospectionQuery()` as GraphiQL sends it, with its nine levels of `ofType`.

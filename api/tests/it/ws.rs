@@ -79,8 +79,8 @@ async fn an_invalid_token_in_connection_init_is_refused() {
         .await;
     assert_ne!(answer["type"], "connection_ack", "{answer}");
     assert_eq!(answer["type"], "close", "{answer}");
-    // async-graphql closes a refused init with 1002; the reason carries the API's code.
-    assert_eq!(answer["code"], 1002, "{answer}");
+    // graphql-ws's 4403 Forbidden; the reason carries the API's code.
+    assert_eq!(answer["code"], 4403, "{answer}");
     assert!(
         answer["reason"]
             .as_str()
@@ -154,4 +154,38 @@ async fn a_quiet_subscriber_stays_connected() {
         .await
         .expect("still connected");
     assert_eq!(got["data"]["ticketCreated"]["id"], t["id"]);
+}
+
+/// Protocol mistakes get graphql-transport-ws's own close codes, which clients act on: 4401 for a
+/// subscribe before `connection_ack`, 4400 for a message that is not the protocol's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_mistakes_get_the_protocols_close_codes() {
+    let (_env, app) = spawn().await;
+    let mut early = WsClient::open(&app, &WsOptions::default()).await.unwrap();
+    early
+        .subscribe("a", "subscription { ticketCreated { id } }")
+        .await;
+    let closed = early
+        .next_message(Duration::from_secs(5))
+        .await
+        .expect("closed");
+    assert_eq!(
+        (closed["type"].as_str(), closed["code"].as_u64()),
+        (Some("close"), Some(4401)),
+        "{closed}"
+    );
+
+    let mut garbled = WsClient::connect(&app, WsOptions::default()).await;
+    garbled
+        .send(json!({ "type": "no-such-type", "id": 7 }))
+        .await;
+    let closed = garbled
+        .next_message(Duration::from_secs(5))
+        .await
+        .expect("closed");
+    assert_eq!(
+        (closed["type"].as_str(), closed["code"].as_u64()),
+        (Some("close"), Some(4400)),
+        "{closed}"
+    );
 }
