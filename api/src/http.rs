@@ -98,12 +98,8 @@ impl CloseCodes {
             return message;
         };
         let code = match (self, frame.code) {
-            // A subscribe before connection_ack.
-            (CloseCodes::GraphqlWs, 1011)
-                if frame.reason.contains("handshake is not completed") =>
-            {
-                4401
-            }
+            // A subscribe before connection_ack, on either protocol (1011 would say "our fault").
+            (_, 1011) if frame.reason.contains("handshake is not completed") => 4401,
             // connection_init refused (a bad token).
             (CloseCodes::GraphqlWs, 1002) if frame.reason.starts_with("UNAUTHENTICATED") => 4403,
             // A message that is not the protocol's.

@@ -175,6 +175,23 @@ async fn protocol_mistakes_get_the_protocols_close_codes() {
         "{closed}"
     );
 
+    let legacy = WsOptions {
+        protocol: Protocol::Legacy,
+        ..Default::default()
+    };
+    let mut early = WsClient::open(&app, &legacy).await.unwrap();
+    early
+        .subscribe("a", "subscription { ticketCreated { id } }")
+        .await;
+    let closed = early
+        .next_message(Duration::from_secs(5))
+        .await
+        .expect("closed");
+    assert_eq!(
+        closed["code"], 4401,
+        "not 1011, which says the server failed: {closed}"
+    );
+
     let mut garbled = WsClient::connect(&app, WsOptions::default()).await;
     garbled
         .send(json!({ "type": "no-such-type", "id": 7 }))
