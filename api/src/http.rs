@@ -118,6 +118,9 @@ impl CloseCodes {
     }
 }
 
+/// What a WebSocket reads from its socket at a time (messages larger than this still arrive whole).
+const WS_READ_BUFFER_BYTES: usize = 4096;
+
 /// A close frame's reason is at most 123 bytes; a longer one (a parse error's text) would make the
 /// frame unsendable and drop the socket without a code.
 const MAX_CLOSE_REASON: usize = 123;
@@ -322,6 +325,10 @@ async fn graphql_ws(
     let shutdown = state.shutdown.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // Small buffers: tungstenite's defaults (128 KiB to read, each connection) made an idle
+        // subscriber cost ~146 KiB of server memory; messages here are small, written at once.
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(0)
         .max_message_size(state.config.ws_max_message_bytes)
         .max_frame_size(state.config.ws_max_message_bytes)
         // No keepalive timeout: async-graphql's closes any connection whose client sent nothing
