@@ -78,7 +78,8 @@ where
         None => None,
     };
     let receiver = ctx.data_unchecked::<Events>().bus().subscribe();
-    let mut seen: VecDeque<Uuid> = VecDeque::with_capacity(SEEN);
+    // Grows as events come: an idle subscriber holds no history.
+    let mut seen: VecDeque<Uuid> = VecDeque::new();
     Ok(BroadcastStream::new(receiver).filter_map(move |item| {
         let _slot = &slot;
         let out = match item {
