@@ -1,0 +1,95 @@
+//! Hot ticket: every buyer orders the same ticket at the same moment.
+
+use std::{sync::Arc, time::Instant};
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::{
+    client::{Answer, Api},
+    rush::CREATE_ORDER,
+    stats::{Dist, ms},
+};
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HotResult {
+    pub buyers: usize,
+    pub winners: usize,
+    pub conflicts: usize,
+    pub other: usize,
+    pub other_examples: Vec<String>,
+    pub latency: Dist,
+    /// From the start signal to the last answer.
+    pub wall_ms: f64,
+    /// Open client connections before the start (the pool was warmed so no request pays a
+    /// TCP handshake).
+    pub warmed_connections: usize,
+}
+
+pub struct HotRun {
+    pub result: HotResult,
+    pub ms: Vec<f64>,
+}
+
+pub async fn run(api: &Api, tokens: &[String], ticket: &str) -> HotRun {
+    // Warm the pool: one connection per buyer, all open at once.
+    let warm = Arc::new(tokio::sync::Barrier::new(tokens.len()));
+    let mut warmers = Vec::new();
+    for token in tokens {
+        let (api, token, warm) = (api.clone(), token.clone(), warm.clone());
+        warmers.push(tokio::spawn(async move {
+            warm.wait().await;
+            api.gql("{ __typename }", json!({}), Some(&token))
+                .await
+                .is_ok()
+        }));
+    }
+    let mut warmed = 0;
+    for w in warmers {
+        if matches!(w.await, Ok(true)) {
+            warmed += 1;
+        }
+    }
+
+    let start = Arc::new(tokio::sync::Barrier::new(tokens.len() + 1));
+    let mut tasks = Vec::new();
+    for token in tokens {
+        let (api, token, start, ticket) =
+            (api.clone(), token.clone(), start.clone(), ticket.to_owned());
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            let sent = Instant::now();
+            let a = api
+                .gql(CREATE_ORDER, json!({ "t": ticket }), Some(&token))
+                .await;
+            (ms(sent.elapsed()), a, Instant::now())
+        }));
+    }
+    start.wait().await;
+    let began = Instant::now();
+    let mut r = HotResult {
+        buyers: tokens.len(),
+        warmed_connections: warmed,
+        ..Default::default()
+    };
+    let mut lat = Vec::new();
+    let mut last = began;
+    for t in tasks {
+        let Ok((l, a, done)) = t.await else { continue };
+        lat.push(l);
+        last = last.max(done);
+        match a {
+            Ok(Answer::Data(d)) if d["createOrder"]["id"].is_string() => r.winners += 1,
+            Ok(Answer::Error { code, .. }) if code == "CONFLICT" => r.conflicts += 1,
+            other => {
+                r.other += 1;
+                if r.other_examples.len() < 5 {
+                    r.other_examples.push(format!("{other:?}"));
+                }
+            }
+        }
+    }
+    r.wall_ms = ms(last - began);
+    r.latency = Dist::of(&mut lat);
+    HotRun { result: r, ms: lat }
+}

@@ -1,0 +1,953 @@
+//! The benchmark suite (issue #7): a load generator that starts the release `api` server as a
+//! separate process on a fresh database, drives it over HTTP (keep-alive pools) and WebSocket
+//! (`graphql-transport-ws`), runs the physical limits (pgbench) beside it, profiles the hot paths
+//! with perf, and writes `results.md`, `results.json` and SVG plots.
+//!
+//! `scripts/bench` builds and runs it; `bench --help` lists the options.
+
+mod browse;
+mod client;
+mod expiry;
+mod fanout;
+mod hot;
+mod limits;
+mod plot;
+mod profile;
+mod report;
+mod rush;
+mod server;
+mod stats;
+
+use std::{
+    collections::BTreeSet,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, anyhow, bail};
+use report::{BackendResults, IdleResult, Machine, ProfileResult, Results, Samples};
+use server::{Backend, Env, Server, Settings, Store};
+
+const SCENARIOS: [&str; 7] = [
+    "idle", "rush", "hot", "browse", "fanout", "expiry", "limits",
+];
+
+const HELP: &str = "bench: the ticket server's benchmark suite
+
+usage: bench [options]
+
+  --quick              small sizes, for a smoke run (a minute or two)
+  --only LIST          comma-separated scenarios: idle,rush,hot,browse,fanout,expiry,limits
+                       (default: all)
+  --backends LIST      pg,embedded (default: both; fan-out and expiry run on pg only unless
+                       --embedded-all)
+  --embedded-all       run fan-out and expiry on the embedded backend too
+  --no-profile         skip the perf profiles of rush and browse
+  --server PATH        the api binary (default: $CARGO_TARGET_DIR/release/api)
+  --out DIR            where results.md, results.json and the SVGs go (default: docs/bench)
+  --pg URL             PostgreSQL server URL without a database
+                       (default: postgres://postgres@127.0.0.1:5432)
+  --redis URL          (default: redis://127.0.0.1:6379)
+  --server-env K=V     one more environment variable for every server started (repeatable;
+                       for experiments, e.g. MALLOC_MMAP_THRESHOLD_=4194304)
+";
+
+struct Opts {
+    quick: bool,
+    only: BTreeSet<String>,
+    backends: Vec<Backend>,
+    embedded_all: bool,
+    profile: bool,
+    server: PathBuf,
+    out: PathBuf,
+    pg: String,
+    redis: String,
+    server_env: Vec<(String, String)>,
+    command: String,
+}
+
+/// How big each scenario is.
+#[derive(Clone, Debug)]
+struct Sizes {
+    rush_tickets: usize,
+    rush_buyers: usize,
+    rush_cap: Duration,
+    hot_buyers: usize,
+    browse_conns: usize,
+    browse_warmup: Duration,
+    browse_secs: Duration,
+    fanout_subs: usize,
+    fanout_wait: Duration,
+    expiry_orders: usize,
+    expiry_buyers: usize,
+    expiry_grace: Duration,
+    pgbench_secs: u64,
+    pgbench_scale: u32,
+    pgbench_tpcb_clients: usize,
+    profile_rush_tickets: usize,
+    profile_browse: Duration,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                rush_tickets: 1000,
+                rush_buyers: 64,
+                rush_cap: Duration::from_secs(60),
+                hot_buyers: 200,
+                browse_conns: 64,
+                browse_warmup: Duration::from_millis(500),
+                browse_secs: Duration::from_secs(3),
+                fanout_subs: 1000,
+                fanout_wait: Duration::from_secs(10),
+                expiry_orders: 1000,
+                expiry_buyers: 4,
+                expiry_grace: Duration::from_secs(15),
+                pgbench_secs: 5,
+                pgbench_scale: 2,
+                pgbench_tpcb_clients: 256,
+                profile_rush_tickets: 500,
+                profile_browse: Duration::from_secs(3),
+            }
+        } else {
+            Self {
+                rush_tickets: 10_000,
+                rush_buyers: 256,
+                rush_cap: Duration::from_secs(120),
+                hot_buyers: 1000,
+                browse_conns: 64,
+                browse_warmup: Duration::from_secs(1),
+                browse_secs: Duration::from_secs(10),
+                fanout_subs: 10_000,
+                fanout_wait: Duration::from_secs(30),
+                expiry_orders: 10_000,
+                expiry_buyers: 20,
+                expiry_grace: Duration::from_secs(30),
+                pgbench_secs: 20,
+                pgbench_scale: 10,
+                pgbench_tpcb_clients: 256,
+                profile_rush_tickets: 3000,
+                profile_browse: Duration::from_secs(8),
+            }
+        }
+    }
+}
+
+fn parse_args() -> anyhow::Result<Opts> {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let mut o = Opts {
+        quick: false,
+        only: SCENARIOS.iter().map(|s| (*s).to_owned()).collect(),
+        backends: vec![Backend::Pg, Backend::Embedded],
+        embedded_all: false,
+        profile: true,
+        server: PathBuf::from(target).join("release/api"),
+        out: PathBuf::from("docs/bench"),
+        pg: "postgres://postgres@127.0.0.1:5432".into(),
+        redis: "redis://127.0.0.1:6379".into(),
+        server_env: Vec::new(),
+        command: std::env::var("BENCH_COMMAND").unwrap_or_else(|_| {
+            std::iter::once("bench".to_owned())
+                .chain(std::env::args().skip(1))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or_else(|| anyhow!("{a} needs a value"));
+        match a.as_str() {
+            "--quick" => o.quick = true,
+            "--only" => {
+                o.only = val()?
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if let Some(bad) = o.only.iter().find(|s| !SCENARIOS.contains(&s.as_str())) {
+                    bail!("unknown scenario {bad}; known: {}", SCENARIOS.join(","));
+                }
+            }
+            "--backends" => {
+                o.backends = val()?
+                    .split(',')
+                    .map(|b| match b.trim() {
+                        "pg" | "postgres" => Ok(Backend::Pg),
+                        "embedded" | "sqlite" => Ok(Backend::Embedded),
+                        other => Err(anyhow!("unknown backend {other}")),
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+            }
+            "--embedded-all" => o.embedded_all = true,
+            "--no-profile" => o.profile = false,
+            "--server" => o.server = val()?.into(),
+            "--out" => o.out = val()?.into(),
+            "--pg" => o.pg = val()?,
+            "--redis" => o.redis = val()?,
+            "--server-env" => {
+                let kv = val()?;
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| anyhow!("--server-env takes K=V, not {kv}"))?;
+                o.server_env.push((k.to_owned(), v.to_owned()));
+            }
+            "-h" | "--help" => {
+                print!("{HELP}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown option {other}\n\n{HELP}"),
+        }
+    }
+    Ok(o)
+}
+
+fn log(msg: impl AsRef<str>) {
+    eprintln!(
+        "[{}] {}",
+        chrono::Local::now().format("%H:%M:%S"),
+        msg.as_ref()
+    );
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let opts = parse_args()?;
+    let began = Instant::now();
+    if !opts.server.exists() {
+        bail!(
+            "no server binary at {} (cargo build --release -p api --bin api)",
+            opts.server.display()
+        );
+    }
+    std::fs::create_dir_all(&opts.out)?;
+    let work = std::env::temp_dir().join(format!("ticket-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let env = Env {
+        server_bin: opts.server.canonicalize()?,
+        pg: opts.pg.clone(),
+        redis: opts.redis.clone(),
+        work: work.clone(),
+        server_env: opts.server_env.clone(),
+    };
+    let mut sizes = Sizes::new(opts.quick);
+    let has = |s: &str| opts.only.contains(s);
+    let perf_ok = opts.profile && profile::available().await;
+    let mut results = Results {
+        machine: machine(&env, perf_ok).await,
+        command: opts.command.clone(),
+        quick: opts.quick,
+        ..Default::default()
+    };
+    if opts.profile && !perf_ok {
+        results
+            .errors
+            .push("perf record is not available here (install linux-perf): no profiles".into());
+    }
+    // Every open socket is a file descriptor on both sides; the server inherits our limit.
+    let nofile = open_files_limit();
+    if has("fanout") && nofile < sizes.fanout_subs as u64 + 2048 {
+        let n = nofile.saturating_sub(2048) as usize;
+        results.errors.push(format!(
+            "the open-files limit is {nofile}: fan-out reduced from {} to {n} subscribers (scripts/bench raises it with ulimit -n)",
+            sizes.fanout_subs
+        ));
+        sizes.fanout_subs = n;
+    }
+    log(format!(
+        "bench: {} sizes, scenarios {:?}, backends {:?}, server {}, logs in {}",
+        if opts.quick { "quick" } else { "full" },
+        opts.only,
+        opts.backends,
+        env.server_bin.display(),
+        work.display()
+    ));
+
+    let mut samples = Samples::new();
+    let mut rush_series = Vec::new();
+    for &backend in &opts.backends {
+        let mut br = BackendResults::new(backend);
+        let full = backend == Backend::Pg || opts.embedded_all;
+        if has("idle") {
+            log(format!("{}: idle", backend.label()));
+            match idle(&env, backend).await {
+                Ok(i) => br.idle = Some(i),
+                Err(e) => results
+                    .errors
+                    .push(format!("{} idle: {e:#}", backend.label())),
+            }
+        }
+        if (has("rush") || has("hot") || has("browse") || (full && has("fanout")))
+            && let Err(e) = main_server(
+                &env,
+                &opts,
+                &sizes,
+                backend,
+                perf_ok,
+                &mut br,
+                &mut samples,
+                &mut results.profiles,
+                &mut rush_series,
+            )
+            .await
+        {
+            log(format!("{} main server: {e:#}", backend.label()));
+            results.errors.push(format!(
+                "{} (rush/hot/browse/fan-out server): {e:#}",
+                backend.label()
+            ));
+        }
+        if full && has("expiry") {
+            let rate = br.rush.as_ref().map(|r| r.rate);
+            if let Err(e) = expiry_server(&env, &sizes, backend, rate, &mut br, &mut samples).await
+            {
+                log(format!("{} expiry: {e:#}", backend.label()));
+                results
+                    .errors
+                    .push(format!("{} expiry: {e:#}", backend.label()));
+            }
+        }
+        results.backends.push(br);
+    }
+
+    if has("limits") && opts.backends.contains(&Backend::Pg) {
+        if limits::pgbench_bin().is_none() {
+            results
+                .errors
+                .push("pgbench not found: no limits (apt-get install postgresql-contrib)".into());
+        } else {
+            if has("rush") || !has("browse") {
+                log("limit: pgbench TPC-B");
+                let r = async {
+                    let (clients, note) =
+                        limits::max_clients(&env, sizes.pgbench_tpcb_clients, 10).await?;
+                    limits::run(
+                        &env,
+                        false,
+                        clients,
+                        sizes.pgbench_secs,
+                        sizes.pgbench_scale,
+                        note,
+                    )
+                    .await
+                }
+                .await;
+                match r {
+                    Ok(p) => results.pgbench_tpcb = Some(p),
+                    Err(e) => results.errors.push(format!("pgbench TPC-B: {e:#}")),
+                }
+            }
+            if has("browse") || !has("rush") {
+                log("limit: pgbench -S");
+                let r = async {
+                    let (clients, note) = limits::max_clients(&env, sizes.browse_conns, 10).await?;
+                    limits::run(
+                        &env,
+                        true,
+                        clients,
+                        sizes.pgbench_secs,
+                        sizes.pgbench_scale,
+                        note,
+                    )
+                    .await
+                }
+                .await;
+                match r {
+                    Ok(p) => results.pgbench_select = Some(p),
+                    Err(e) => results.errors.push(format!("pgbench -S: {e:#}")),
+                }
+            }
+        }
+    }
+
+    results.duration_s = began.elapsed().as_secs_f64();
+    results.machine.load_at_end = loadavg();
+    let plots = report::write_plots(&opts.out, &samples, &rush_series);
+    std::fs::write(
+        opts.out.join("results.json"),
+        serde_json::to_string_pretty(&results)?,
+    )?;
+    let md = results.markdown(&plots);
+    std::fs::write(opts.out.join("results.md"), &md)?;
+    if results.errors.is_empty() {
+        let _ = std::fs::remove_dir_all(&work);
+    } else {
+        log(format!("server logs kept in {}", work.display()));
+    }
+    log(format!(
+        "done in {:.0} s: {}",
+        results.duration_s,
+        opts.out.join("results.md").display()
+    ));
+    println!("{md}");
+    Ok(())
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn open_files_limit() -> u64 {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(1024)
+}
+
+async fn idle(env: &Env, backend: Backend) -> anyhow::Result<IdleResult> {
+    let store = Store::create(env, backend, "idle").await?;
+    let settings = Settings {
+        order_ttl_seconds: 900,
+        max_live_orders: 5,
+    };
+    let logf = env.work.join(format!("idle-{}.log", backend.key()));
+    let r = async {
+        let s = Server::start(env, &store, &settings, &logf).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut r = IdleResult {
+            cold_ready_ms: stats::ms(s.ready_after),
+            cold_listening_ms: stats::ms(s.listening_after),
+            cold_rss_kib: s.rss_kib()?,
+            ..Default::default()
+        };
+        s.stop().await?;
+        let s = Server::start(env, &store, &settings, &logf).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        r.warm_ready_ms = stats::ms(s.ready_after);
+        r.warm_rss_kib = s.rss_kib()?;
+        s.stop().await?;
+        anyhow::Ok(r)
+    }
+    .await;
+    store.drop(env).await?;
+    r
+}
+
+fn push_sample(samples: &mut Samples, key: &str, backend: Backend, mut v: Vec<f64>) {
+    v.sort_by(f64::total_cmp);
+    samples
+        .entry(key.to_owned())
+        .or_default()
+        .push((backend.label().to_owned(), v));
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn main_server(
+    env: &Env,
+    opts: &Opts,
+    sizes: &Sizes,
+    backend: Backend,
+    perf_ok: bool,
+    br: &mut BackendResults,
+    samples: &mut Samples,
+    profiles: &mut Vec<ProfileResult>,
+    rush_series: &mut Vec<(String, Vec<(f64, f64)>)>,
+) -> anyhow::Result<()> {
+    let has = |s: &str| opts.only.contains(s);
+    let full = backend == Backend::Pg || opts.embedded_all;
+    let store = Store::create(env, backend, "main").await?;
+    let logf = env.work.join(format!("main-{}.log", backend.key()));
+    let settings = Settings {
+        order_ttl_seconds: 3600,
+        max_live_orders: 1000,
+    };
+    let server = Server::start(env, &store, &settings, &logf).await?;
+    let pid = server.pid;
+    let rss = |br: &mut BackendResults, phase: &str| {
+        if let Ok(kib) = server::rss_kib(pid) {
+            br.rss_after.push((phase.to_owned(), kib));
+        }
+    };
+    let r = async {
+        let api = client::Api::new(server.addr);
+        rss(br, "start");
+        let mut buyers_needed = 0;
+        if has("rush") {
+            buyers_needed = buyers_needed.max(sizes.rush_buyers);
+        }
+        if has("hot") {
+            buyers_needed = buyers_needed.max(sizes.hot_buyers);
+        }
+        if full && has("fanout") {
+            buyers_needed = buyers_needed.max(64);
+        }
+        let t = Instant::now();
+        log(format!(
+            "{}: signing up 1 seller and {buyers_needed} buyers (argon2, by design slow)",
+            backend.label()
+        ));
+        let seller = api.sign_up_many("seller", 1, 1).await?.remove(0);
+        let tokens = api.sign_up_many("buyer", buyers_needed, 4).await?;
+        br.setup.push((
+            format!("{} sign-ups", buyers_needed + 1),
+            t.elapsed().as_secs_f64(),
+        ));
+        rss(br, "sign-ups");
+        let tickets = if has("rush") || has("browse") {
+            let t = Instant::now();
+            log(format!(
+                "{}: listing {} tickets",
+                backend.label(),
+                sizes.rush_tickets
+            ));
+            let ids = api.create_tickets(&seller, sizes.rush_tickets, 64).await?;
+            br.setup.push((
+                format!("{} createTicket", ids.len()),
+                t.elapsed().as_secs_f64(),
+            ));
+            rss(br, "listing");
+            ids
+        } else {
+            Vec::new()
+        };
+
+        if has("rush") {
+            log(format!(
+                "{}: rush, {} buyers on {} tickets",
+                backend.label(),
+                sizes.rush_buyers,
+                tickets.len()
+            ));
+            let before = rush::statement_counts(&api.metrics().await.unwrap_or_default());
+            let run = rush::run(&api, &tokens[..sizes.rush_buyers], &tickets, sizes.rush_cap).await;
+            let after = rush::statement_counts(&api.metrics().await.unwrap_or_default());
+            let mut r = run.result;
+            r.statements_per_attempt =
+                rush::per_attempt(&before, &after, r.reservations + r.conflicts);
+            let db = store.connect().await?;
+            rush::check_db(&db, &mut r).await?;
+            db.close().await?;
+            log(format!(
+                "{}: rush: {:.0} reservations/s, p50 {:.1} ms, p99 {:.1} ms, oversells {}",
+                backend.label(),
+                r.rate,
+                r.latency_all.p50,
+                r.latency_all.p99,
+                r.oversells
+            ));
+            rush_series.push((backend.label().to_owned(), r.series.clone()));
+            push_sample(samples, "rush", backend, run.ok_ms);
+            br.rush = Some(r);
+            rss(br, "rush");
+
+            if perf_ok && backend == Backend::Pg {
+                let n = sizes.profile_rush_tickets;
+                log(format!(
+                    "{}: profiling a second rush on {n} new tickets",
+                    backend.label()
+                ));
+                let more = api.create_tickets(&seller, n, 64).await?;
+                let load = format!("rush of {} buyers on {n} fresh tickets", sizes.rush_buyers);
+                let p = profiled(
+                    env,
+                    &opts.out,
+                    server.pid,
+                    "rush",
+                    "rush (createOrder)",
+                    &load,
+                    async {
+                        let run =
+                            rush::run(&api, &tokens[..sizes.rush_buyers], &more, sizes.rush_cap)
+                                .await;
+                        format!("{:.0} reservations/s under the profiler", run.result.rate)
+                    },
+                )
+                .await;
+                match p {
+                    Ok(p) => profiles.push(p),
+                    Err(e) => br.notes.push(format!("rush profile failed: {e:#}")),
+                }
+                rss(br, "profiled rush");
+            }
+        }
+
+        if has("hot") {
+            let ticket = api.create_tickets(&seller, 1, 1).await?.remove(0);
+            log(format!(
+                "{}: hot ticket, {} buyers",
+                backend.label(),
+                sizes.hot_buyers
+            ));
+            let run = hot::run(&api, &tokens[..sizes.hot_buyers], &ticket).await;
+            log(format!(
+                "{}: hot: {} winner(s), {} conflicts, {} other, p99 {:.1} ms",
+                backend.label(),
+                run.result.winners,
+                run.result.conflicts,
+                run.result.other,
+                run.result.latency.p99
+            ));
+            push_sample(samples, "hot", backend, run.ms);
+            br.hot = Some(run.result);
+            rss(br, "hot ticket");
+        }
+
+        if has("browse") {
+            for (kind, key) in [
+                (browse::Kind::List, "browse-list"),
+                (browse::Kind::Get, "browse-get"),
+            ] {
+                log(format!(
+                    "{}: browse {kind:?}, {} connections",
+                    backend.label(),
+                    sizes.browse_conns
+                ));
+                let run = browse::run(
+                    &api,
+                    kind,
+                    &tickets,
+                    sizes.browse_conns,
+                    sizes.browse_warmup,
+                    sizes.browse_secs,
+                )
+                .await;
+                log(format!(
+                    "{}: browse {kind:?}: {:.0} QPS, p99 {:.1} ms",
+                    backend.label(),
+                    run.result.qps,
+                    run.result.latency.p99
+                ));
+                push_sample(samples, key, backend, run.ms);
+                match kind {
+                    browse::Kind::List => br.browse_list = Some(run.result),
+                    _ => br.browse_get = Some(run.result),
+                }
+            }
+            rss(br, "browse");
+            if perf_ok && backend == Backend::Pg {
+                log(format!("{}: profiling browse", backend.label()));
+                let load = format!(
+                    "browse, half `tickets(first: 20)` and half `ticket(id)`, {} connections, {} s",
+                    sizes.browse_conns,
+                    sizes.profile_browse.as_secs()
+                );
+                let p = profiled(
+                    env,
+                    &opts.out,
+                    server.pid,
+                    "browse",
+                    "browse (tickets and ticket)",
+                    &load,
+                    async {
+                        let run = browse::run(
+                            &api,
+                            browse::Kind::Mixed,
+                            &tickets,
+                            sizes.browse_conns,
+                            Duration::ZERO,
+                            sizes.profile_browse,
+                        )
+                        .await;
+                        format!("{:.0} QPS under the profiler", run.result.qps)
+                    },
+                )
+                .await;
+                match p {
+                    Ok(p) => profiles.push(p),
+                    Err(e) => br.notes.push(format!("browse profile failed: {e:#}")),
+                }
+            }
+        }
+
+        if full && has("fanout") {
+            let ticket = api.create_tickets(&seller, 1, 1).await?.remove(0);
+            log(format!(
+                "{}: fan-out, opening {} WebSockets",
+                backend.label(),
+                sizes.fanout_subs
+            ));
+            let tmp = std::env::temp_dir();
+            let fdata = tmp.join(format!("bench-fanout-{}.perf.data", std::process::id()));
+            let fsys = tmp.join(format!("bench-fanout-{}-system.perf.data", std::process::id()));
+            let want_profile = perf_ok && backend == Backend::Pg;
+            let run = fanout::run(
+                &api,
+                server.pid,
+                &seller,
+                &tokens,
+                &ticket,
+                sizes.fanout_subs,
+                sizes.fanout_wait,
+                want_profile.then_some((fdata.as_path(), fsys.as_path())),
+            )
+            .await?;
+            log(format!(
+                "{}: fan-out: {} of {} received, p99 {:.1} ms, {:.1} KiB per subscriber",
+                backend.label(),
+                run.result.received,
+                run.result.opened,
+                run.result.delay.p99,
+                run.result.kib_per_subscriber
+            ));
+            if let Some((sys, data, got)) = &run.perf {
+                let load = format!(
+                    "a second `updateTicket` to the same {} idle subscribers ({got} deliveries seen)",
+                    run.result.opened
+                );
+                match finish_profile(&opts.out, server.pid, "fanout", "fan-out (one update to every subscriber)", &load, data, sys).await {
+                    Ok(p) => profiles.push(p),
+                    Err(e) => br.notes.push(format!("fan-out profile failed: {e:#}")),
+                }
+            }
+            push_sample(samples, "fanout", backend, run.ms);
+            br.fanout = Some(run.result);
+            rss(br, "fan-out (sockets closed)");
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    server.stop().await?;
+    store.drop(env).await?;
+    r
+}
+
+/// Runs `load` under perf (the server alone with call graphs, and the whole machine by process).
+#[allow(clippy::too_many_arguments)]
+async fn profiled(
+    _env: &Env,
+    out: &Path,
+    pid: u32,
+    key: &str,
+    name: &str,
+    load: &str,
+    work: impl std::future::Future<Output = String>,
+) -> anyhow::Result<ProfileResult> {
+    let tmp = std::env::temp_dir();
+    let data = tmp.join(format!("bench-{key}-{}.perf.data", std::process::id()));
+    let sys = tmp.join(format!(
+        "bench-{key}-{}-system.perf.data",
+        std::process::id()
+    ));
+    let rec = profile::record_pid(pid, &data).await?;
+    let sysrec = profile::record_system(&sys).await?;
+    let what = work.await;
+    let sys = sysrec.stop().await?;
+    let data = rec.stop().await?;
+    finish_profile(
+        out,
+        pid,
+        key,
+        name,
+        &format!("{load} ({what})"),
+        &data,
+        &sys,
+    )
+    .await
+}
+
+/// Folds a recording into `flamegraph-<key>.svg` and summarises both recordings.
+async fn finish_profile(
+    out: &Path,
+    pid: u32,
+    key: &str,
+    name: &str,
+    load: &str,
+    data: &Path,
+    sys: &Path,
+) -> anyhow::Result<ProfileResult> {
+    let svg = format!("flamegraph-{key}.svg");
+    let folded = std::env::temp_dir().join(format!("{key}.folded.txt"));
+    log(format!("folding {} (perf script)", data.display()));
+    let frames = profile::flamegraph(
+        data,
+        &out.join(&svg),
+        &folded,
+        &format!("api server: {name}"),
+    )
+    .await?;
+    let by_process = profile::by_process(sys, pid).await.unwrap_or_default();
+    let _ = std::fs::remove_file(data);
+    let _ = std::fs::remove_file(sys);
+    Ok(ProfileResult {
+        name: name.to_owned(),
+        load: load.to_owned(),
+        flamegraph: svg,
+        folded: folded.display().to_string(),
+        frames,
+        by_process,
+    })
+}
+
+async fn expiry_server(
+    env: &Env,
+    sizes: &Sizes,
+    backend: Backend,
+    rush_rate: Option<f64>,
+    br: &mut BackendResults,
+    samples: &mut Samples,
+) -> anyhow::Result<()> {
+    // Long enough to make every order before the first expires; short, so the run stays short.
+    let rate = rush_rate.filter(|r| *r > 1.0).unwrap_or(300.0);
+    let ttl = ((sizes.expiry_orders as f64 / rate) * 1.5 + 10.0)
+        .ceil()
+        .clamp(20.0, 180.0) as u64;
+    let store = Store::create(env, backend, "expiry").await?;
+    let logf = env.work.join(format!("expiry-{}.log", backend.key()));
+    let settings = Settings {
+        order_ttl_seconds: ttl,
+        max_live_orders: 1000,
+    };
+    let server = Server::start(env, &store, &settings, &logf).await?;
+    let r = async {
+        let api = client::Api::new(server.addr);
+        let buyers = sizes.expiry_buyers.max(sizes.expiry_orders.div_ceil(1000));
+        let t = Instant::now();
+        let seller = api.sign_up_many("seller", 1, 1).await?.remove(0);
+        let tokens = api.sign_up_many("buyer", buyers, 4).await?;
+        log(format!(
+            "{}: expiry: listing {} tickets",
+            backend.label(),
+            sizes.expiry_orders
+        ));
+        let tickets = api.create_tickets(&seller, sizes.expiry_orders, 64).await?;
+        br.setup.push((
+            format!(
+                "expiry: {} sign-ups, {} createTicket",
+                buyers + 1,
+                tickets.len()
+            ),
+            t.elapsed().as_secs_f64(),
+        ));
+        log(format!(
+            "{}: expiry: {} orders, TTL {ttl} s",
+            backend.label(),
+            tickets.len()
+        ));
+        let run = expiry::run(&api, &tokens, &tickets, ttl, sizes.expiry_grace, 128).await?;
+        log(format!(
+            "{}: expiry: p99 {:.0} ms, lost {} of {}",
+            backend.label(),
+            run.result.lag.p99,
+            run.result.lost,
+            run.result.orders
+        ));
+        push_sample(samples, "expiry", backend, run.ms);
+        br.expiry = Some(run.result);
+        anyhow::Ok(())
+    }
+    .await;
+    server.stop().await?;
+    store.drop(env).await?;
+    r
+}
+
+async fn cmd(program: &str, args: &[&str]) -> Option<String> {
+    let out = tokio::process::Command::new(program)
+        .args(args)
+        .output()
+        .await
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+async fn machine(env: &Env, perf_ok: bool) -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default();
+    let mem_kib: f64 = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    let os = std::fs::read_to_string("/etc/os-release")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("PRETTY_NAME=")
+                .map(|v| v.trim_matches('"').to_owned())
+        })
+        .unwrap_or_default();
+    let postgres = async {
+        let db = server::admin(env).await?;
+        use sea_orm::ConnectionTrait;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT version()".to_owned(),
+            ))
+            .await?
+            .ok_or_else(|| anyhow!("no version"))?;
+        let v: String = row.try_get_by_index(0)?;
+        db.close().await?;
+        anyhow::Ok(v)
+    }
+    .await
+    .unwrap_or_else(|e| format!("unknown ({e:#})"));
+    let redis = async {
+        let client = redis::Client::open(env.redis.as_str())?;
+        let mut c = client.get_multiplexed_async_connection().await?;
+        let info: String = redis::cmd("INFO").arg("server").query_async(&mut c).await?;
+        info.lines()
+            .find_map(|l| {
+                l.strip_prefix("redis_version:")
+                    .map(|v| v.trim().to_owned())
+            })
+            .context("no redis_version")
+    }
+    .await
+    .unwrap_or_else(|e| format!("unknown ({e:#})"));
+    let head = cmd("git", &["rev-parse", "HEAD"])
+        .await
+        .unwrap_or_else(|| "unknown".into());
+    let dirty = cmd("git", &["status", "--porcelain", "--untracked-files=no"])
+        .await
+        .unwrap_or_default();
+    let bin_age = std::fs::metadata(&env.server_bin)
+        .and_then(|m| m.modified())
+        .map(|t| {
+            chrono::DateTime::<chrono::Utc>::from(t)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        })
+        .unwrap_or_default();
+    Machine {
+        nproc: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu,
+        ram: format!("{:.1} GiB", mem_kib / 1024.0 / 1024.0),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        os,
+        postgres,
+        redis: format!("Redis {redis}"),
+        rustc: cmd("rustc", &["-V"]).await.unwrap_or_default(),
+        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        git_commit: if dirty.is_empty() {
+            head
+        } else {
+            format!(
+                "{head} with uncommitted changes in the working tree ({} files)",
+                dirty.lines().count()
+            )
+        },
+        server_bin: format!("`{}` (release, built {bin_age})", env.server_bin.display()),
+        perf: if perf_ok {
+            format!(
+                "{}, `cpu-clock` software event (hardware counters: `perf stat -e instructions true` says not supported in this VM)",
+                cmd("perf", &["--version"]).await.unwrap_or_default()
+            )
+        } else {
+            "perf not available: no profiles".into()
+        },
+        load_at_start: loadavg(),
+        load_at_end: String::new(),
+    }
+}
