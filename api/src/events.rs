@@ -1,11 +1,16 @@
 //! Domain events and the transactional outbox (DESIGN.md, step 4).
 //!
 //! Invariant: no event is lost. Every state change records its events with `record` in the same
-//! transaction; after commit `Events::publish_committed` puts them on the bus and marks them
-//! published. A crash between commit and publish leaves rows unpublished, and the relay
+//! transaction; after commit `Events::publish_committed` puts them on the bus and hands their ids
+//! to the marker (`Events::run_marker`), which marks them published in batches: one `UPDATE` for
+//! whatever accumulated while the previous one ran, instead of a statement and a commit per
+//! request. A crash between commit and mark leaves rows unpublished, and the relay
 //! (`Events::relay_once`, run every second) publishes them. Delivery is therefore at least once.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use entity::outbox_event;
@@ -14,6 +19,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, sea_query::LockBehavior, sea_query::LockType,
 };
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -107,40 +113,83 @@ const RELAY_BATCH: u64 = 200;
 /// Published rows are kept this long for inspection, then deleted by the relay.
 const RETENTION: Duration = Duration::from_secs(24 * 3600);
 
+/// Ids marked published by one `UPDATE` at most.
+const MARK_BATCH: usize = 1000;
+
 #[derive(Clone)]
 pub struct Events {
     db: DatabaseConnection,
     bus: Arc<dyn EventBus>,
     metrics: Metrics,
+    /// Ids of published events, for the marker.
+    published: mpsc::UnboundedSender<Uuid>,
+    /// The marker's end of `published`, until `run_marker` takes it.
+    to_mark: Arc<Mutex<Option<mpsc::UnboundedReceiver<Uuid>>>>,
 }
 
 impl Events {
     pub fn new(db: DatabaseConnection, bus: Arc<dyn EventBus>, metrics: Metrics) -> Self {
-        Self { db, bus, metrics }
+        let (published, to_mark) = mpsc::unbounded_channel();
+        Self {
+            db,
+            bus,
+            metrics,
+            published,
+            to_mark: Arc::new(Mutex::new(Some(to_mark))),
+        }
     }
 
     pub fn bus(&self) -> &Arc<dyn EventBus> {
         &self.bus
     }
 
-    /// Publishes events whose transaction has committed. Failures are logged, not returned: the
-    /// change is done and recorded, and the relay publishes what did not go out.
+    /// Publishes events whose transaction has committed, and queues them to be marked published.
+    /// Failures are logged, not returned: the change is done and recorded, and the relay
+    /// publishes what did not go out.
     pub async fn publish_committed(&self, events: &[DomainEvent]) {
-        let mut published = Vec::with_capacity(events.len());
         for event in events {
             match self.bus.publish(event).await {
                 Ok(()) => {
                     self.metrics.event_published(event.payload.name());
-                    published.push(event.id);
+                    // Closed only once the marker has stopped, at shutdown: the relay covers it.
+                    let _ = self.published.send(event.id);
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, event = event.payload.name(), "publish failed; the relay will retry");
                 }
             }
         }
-        if let Err(err) = mark_published(&self.db, &published).await {
-            tracing::warn!(error = %err, "could not mark events published; the relay may send them again");
+    }
+
+    /// Marks published events in the outbox, a batch per statement, until `stop`; then marks
+    /// what is still queued. Run once per process.
+    pub async fn run_marker(self, stop: CancellationToken) {
+        let Some(mut rx) = self.to_mark.lock().ok().and_then(|mut rx| rx.take()) else {
+            tracing::error!(task = "outbox-marker", "already running");
+            return;
+        };
+        let mut batch = Vec::with_capacity(MARK_BATCH);
+        loop {
+            let n = tokio::select! {
+                n = rx.recv_many(&mut batch, MARK_BATCH) => n,
+                _ = stop.cancelled() => break,
+            };
+            if n == 0 {
+                break;
+            }
+            self.mark(&mut batch).await;
         }
+        rx.close();
+        while rx.recv_many(&mut batch, MARK_BATCH).await > 0 {
+            self.mark(&mut batch).await;
+        }
+    }
+
+    async fn mark(&self, batch: &mut Vec<Uuid>) {
+        if let Err(err) = mark_published(&self.db, batch).await {
+            tracing::warn!(task = "outbox-marker", error = %err, count = batch.len(), "could not mark events published; the relay may send them again");
+        }
+        batch.clear();
     }
 
     /// Publishes unpublished rows older than the grace period; returns how many went out.

@@ -1,5 +1,11 @@
 use api::{Application, Config, telemetry};
 
+/// mimalloc rather than glibc's malloc: the rush's profile spent 11-16% of the server's CPU in
+/// glibc's allocator, and glibc kept argon2's 19 MiB blocks after concurrent sign-ups (403 MiB
+/// after 64 at once) where mimalloc hands them back.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let config = match Config::from_env() {

@@ -11,7 +11,10 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 use futures_util::StreamExt;
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use crate::{
     auth::resolvers::{AuthMutation, AuthQuery, AuthSubscription},
@@ -188,4 +191,68 @@ fn root_fields(document: &ExecutableDocument, set: &SelectionSet, depth: usize) 
                 }),
         })
         .sum()
+}
+
+/// Remembers parsed documents by their text: clients send the same few queries over and over, and
+/// parsing was the largest part of a cheap query's CPU in the browse profile. Registered last,
+/// so it stands in for the parser alone (depth and directive limits included; what it stores
+/// passed them) and every other extension still sees each document. A full cache is emptied and
+/// refilled, so junk queries cannot keep the common ones out for long.
+#[derive(Clone)]
+pub struct ParseCache(Arc<Mutex<HashMap<Arc<str>, Arc<ExecutableDocument>>>>);
+
+/// Distinct documents kept, and the longest query text kept.
+const PARSE_CACHE_ENTRIES: usize = 512;
+const PARSE_CACHE_QUERY_BYTES: usize = 8 * 1024;
+
+impl ParseCache {
+    pub fn new() -> Self {
+        Self(Arc::default())
+    }
+
+    fn get(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+        self.0.lock().ok()?.get(query).cloned()
+    }
+
+    fn put(&self, query: &str, document: &ExecutableDocument) {
+        if query.len() > PARSE_CACHE_QUERY_BYTES {
+            return;
+        }
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= PARSE_CACHE_ENTRIES {
+                map.clear();
+            }
+            map.insert(Arc::from(query), Arc::new(document.clone()));
+        }
+    }
+}
+
+impl Default for ParseCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ExtensionFactory for ParseCache {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(self.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ParseCache {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        if let Some(document) = self.get(query) {
+            return Ok(ExecutableDocument::clone(&document));
+        }
+        let document = next.run(ctx, query, variables).await?;
+        self.put(query, &document);
+        Ok(document)
+    }
 }

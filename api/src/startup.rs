@@ -23,7 +23,7 @@ use crate::{
         processor::{Processor, StripeProcessor, TestProcessor},
         types::ChargeLoader,
     },
-    schema::{self, AppSchema, ErrorCodes, RootFieldLimit},
+    schema::{self, AppSchema, ErrorCodes, ParseCache, RootFieldLimit},
     store::Stores,
     tickets::{TicketService, loader::TicketLoader},
 };
@@ -85,6 +85,9 @@ impl Application {
             config.jwt_secret.expose(),
             config.session_ttl,
             config.cookie_secure,
+            // Only a store the replicas share can hold the tombstones that make sign-out hold
+            // everywhere; the embedded backend asks its local database every time.
+            config.redis_url.is_some(),
         );
         let tickets = TicketService::new(db.clone(), events.clone());
         let orders = OrderService::new(
@@ -107,6 +110,8 @@ impl Application {
             .limit_complexity(config.max_query_complexity)
             .extension(ErrorCodes(metrics.clone()))
             .extension(RootFieldLimit(config.max_root_fields))
+            // Last: it stands in for the parser only.
+            .extension(ParseCache::new())
             .data(auth.clone())
             .data(events.clone())
             .data(tickets)
@@ -218,6 +223,7 @@ impl Application {
         let expiration = Expiration::new(self.state.orders.clone(), self.state.stores.clone());
         vec![
             tokio::spawn(self.state.events.clone().run_relay(stop.clone())),
+            tokio::spawn(self.state.events.clone().run_marker(stop.clone())),
             tokio::spawn(expiration.run(stop.clone())),
             tokio::spawn(self.state.payments.clone().run_reconciler(stop.clone())),
         ]

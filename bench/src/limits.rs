@@ -93,7 +93,7 @@ pub async fn run(
     let db = admin(env).await?;
     db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await?;
-    let uri = format!("{}/{name}", env.pg);
+    let uri = env.pg_url(&name);
     let result = async {
         let init = Command::new(&bin)
             .args(["-i", "-q", "-s", &scale.to_string(), &uri])

@@ -43,10 +43,19 @@ impl Backend {
 pub struct Env {
     pub server_bin: PathBuf,
     pub pg: String,
+    /// `sslmode` of every PostgreSQL connection (the server's and pgbench's alike).
+    pub pg_sslmode: String,
     pub redis: String,
     pub work: PathBuf,
     /// Extra environment for every server (`--server-env K=V`), for experiments.
     pub server_env: Vec<(String, String)>,
+}
+
+impl Env {
+    /// The URL of one database on the PostgreSQL server.
+    pub fn pg_url(&self, database: &str) -> String {
+        format!("{}/{database}?sslmode={}", self.pg, self.pg_sslmode)
+    }
 }
 
 /// A database (and Redis prefix) made for one server; the same one can be started again.
@@ -72,7 +81,7 @@ impl Store {
                 admin.close().await?;
                 Ok(Self {
                     backend,
-                    database_url: format!("{}/{name}", env.pg),
+                    database_url: env.pg_url(&name),
                     redis_prefix: Some(format!("bench:{tag}:{short}:")),
                     pg_name: Some(name),
                     sqlite_path: None,
@@ -119,7 +128,7 @@ impl Store {
 }
 
 pub async fn admin(env: &Env) -> anyhow::Result<DatabaseConnection> {
-    let mut opts = sea_orm::ConnectOptions::new(format!("{}/postgres", env.pg));
+    let mut opts = sea_orm::ConnectOptions::new(env.pg_url("postgres"));
     opts.max_connections(1).sqlx_logging(false);
     Database::connect(opts)
         .await

@@ -5,7 +5,9 @@
 //!   argon2id hashes, computed off the async runtime;
 //! - a token is honoured only while its session row exists, is unexpired and not revoked, so
 //!   sign-out holds across replicas and restarts; a forged, `alg: none` or expired token is
-//!   refused before the database is asked;
+//!   refused before the database is asked. Live sessions are remembered in the lock store (shared
+//!   by the replicas) for at most 5 minutes and never past their expiry; a revocation writes a
+//!   tombstone there before it touches the database, so it holds at once everywhere;
 //! - an unknown email and a wrong password get the same error; after 10 failures for one email
 //!   within 15 minutes every attempt for it is `RATE_LIMITED` until the window passes.
 

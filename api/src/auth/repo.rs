@@ -100,19 +100,19 @@ pub async fn revoke_session(
     Ok(res.rows_affected > 0)
 }
 
-/// Revokes every live session of `user_id` except `keep`.
+/// Revokes every live session of `user_id` except `keep`; returns the ids of those revoked.
 pub async fn revoke_other_sessions(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
     keep: Uuid,
     now: DateTime<Utc>,
-) -> Result<u64, DbErr> {
-    let res = session::Entity::update_many()
+) -> Result<Vec<Uuid>, DbErr> {
+    let revoked = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now))
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::Id.ne(keep))
         .filter(session::Column::RevokedAt.is_null())
-        .exec(conn)
+        .exec_with_returning(conn)
         .await?;
-    Ok(res.rows_affected)
+    Ok(revoked.into_iter().map(|s| s.id).collect())
 }

@@ -22,6 +22,13 @@ pub const SESSION_COOKIE: &str = "session";
 pub const MAX_FAILED_SIGN_INS: u64 = 10;
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 const WRONG_CREDENTIALS: &str = "wrong email or password";
+/// How long the lock store remembers a live session before the database is asked again.
+const SESSION_CACHE_TTL: Duration = Duration::from_secs(5 * 60);
+/// How long a revoked session's tombstone stays in the lock store: far longer than a request that
+/// read the session live just before its revocation could take to write it back (which the
+/// tombstone's presence refuses, as that write is `SET NX`).
+const TOMBSTONE_TTL: Duration = Duration::from_secs(10 * 60);
+const REVOKED: &str = "revoked";
 
 #[derive(Clone)]
 pub struct AuthService {
@@ -31,6 +38,8 @@ pub struct AuthService {
     keys: TokenKeys,
     session_ttl: Duration,
     cookie_secure: bool,
+    /// Whether live sessions are remembered in `locks` (only when the replicas share it).
+    cache_sessions: bool,
 }
 
 /// A new session: its token and the cookie that carries it.
@@ -48,6 +57,7 @@ impl AuthService {
         jwt_secret: &str,
         session_ttl: Duration,
         cookie_secure: bool,
+        cache_sessions: bool,
     ) -> Self {
         Self {
             db,
@@ -56,6 +66,7 @@ impl AuthService {
             keys: TokenKeys::new(jwt_secret),
             session_ttl,
             cookie_secure,
+            cache_sessions,
         }
     }
 
@@ -132,6 +143,9 @@ impl AuthService {
         let Some(viewer) = viewer else {
             return Ok(false);
         };
+        // Tombstone first: once it is down no replica honours the session from its cache, and if
+        // it cannot be written nothing has changed and the client can retry.
+        self.forget_sessions(&[viewer.session_id]).await?;
         Ok(repo::revoke_session(&self.db, viewer.session_id, db::now()).await?)
     }
 
@@ -167,7 +181,10 @@ impl AuthService {
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
         let user = repo::set_password(&txn, user, hash, now).await?;
-        repo::revoke_other_sessions(&txn, viewer.user_id, viewer.session_id, now).await?;
+        let revoked =
+            repo::revoke_other_sessions(&txn, viewer.user_id, viewer.session_id, now).await?;
+        // Before the commit: if the tombstones cannot be written, nothing changes.
+        self.forget_sessions(&revoked).await?;
         let user = User::from(user);
         let updated = [DomainEvent::new(
             EventPayload::UserUpdated(user.clone()),
@@ -179,16 +196,69 @@ impl AuthService {
         Ok(user)
     }
 
-    /// The viewer a token stands for, if it is genuine and its session is live.
+    /// The viewer a token stands for, if it is genuine and its session is live. A live session
+    /// is remembered in the lock store (shared by the replicas) for `SESSION_CACHE_TTL`, so most
+    /// requests cost no database query; a revocation overwrites it with a tombstone first.
     pub async fn authenticate(&self, token: &str) -> ApiResult<Option<Viewer>> {
         let Some(claims) = self.keys.verify(token) else {
             return Ok(None);
         };
-        let session = repo::live_session(&self.db, claims.jti, db::now()).await?;
-        Ok(session.filter(|s| s.user_id == claims.sub).map(|s| Viewer {
-            user_id: s.user_id,
-            session_id: s.id,
+        let key = session_key(claims.jti);
+        let owner = claims.sub.to_string();
+        match self.cached(&key).await {
+            Ok(Some(held)) => {
+                return Ok((held == owner).then_some(Viewer {
+                    user_id: claims.sub,
+                    session_id: claims.jti,
+                }));
+            }
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "session cache unavailable; asking the database")
+            }
+        }
+        let now = db::now();
+        let Some(session) = repo::live_session(&self.db, claims.jti, now)
+            .await?
+            .filter(|s| s.user_id == claims.sub)
+        else {
+            return Ok(None);
+        };
+        let remaining = (session.expires_at - now)
+            .to_std()
+            .unwrap_or_default()
+            .min(SESSION_CACHE_TTL);
+        if self.cache_sessions
+            && !remaining.is_zero()
+            && let Err(err) = self.locks.acquire(&key, &owner, remaining).await
+        {
+            tracing::warn!(error = %err, "could not remember a session");
+        }
+        Ok(Some(Viewer {
+            user_id: session.user_id,
+            session_id: session.id,
         }))
+    }
+
+    async fn cached(&self, key: &str) -> anyhow::Result<Option<String>> {
+        if !self.cache_sessions {
+            return Ok(None);
+        }
+        self.locks.holder(key).await
+    }
+
+    /// Writes tombstones over the sessions' cache entries.
+    async fn forget_sessions(&self, ids: &[Uuid]) -> ApiResult<()> {
+        if !self.cache_sessions {
+            return Ok(());
+        }
+        for id in ids {
+            self.locks
+                .put(&session_key(*id), REVOKED, TOMBSTONE_TTL)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        Ok(())
     }
 
     pub async fn user(&self, id: Uuid) -> ApiResult<Option<User>> {
@@ -248,6 +318,10 @@ impl AuthService {
             .map_err(ApiError::internal)?;
         Ok(())
     }
+}
+
+fn session_key(id: Uuid) -> String {
+    format!("session:{id}")
 }
 
 fn throttle_key(email: &str) -> String {

@@ -1,6 +1,10 @@
 //! The order rules: reserve, cancel, expire.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use entity::order::{self, OrderStatus};
@@ -8,8 +12,8 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, Statement,
-    sea_query::{Expr, LockBehavior, LockType},
+    QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    sea_query::{Expr, LockBehavior, LockType, SimpleExpr},
 };
 use uuid::Uuid;
 
@@ -30,6 +34,8 @@ const LIVE: [OrderStatus; 2] = [OrderStatus::Created, OrderStatus::AwaitingPayme
 const ORPHAN_AFTER: Duration = Duration::from_secs(30);
 /// Orders expired per transaction by one pass.
 const EXPIRE_BATCH: u64 = 500;
+/// Tickets whose seller is remembered (a seller never changes); a full map is emptied.
+const SELLERS_KEPT: usize = 65_536;
 
 #[derive(Clone)]
 pub struct OrderService {
@@ -38,6 +44,9 @@ pub struct OrderService {
     events: Events,
     ttl: Duration,
     max_live: u64,
+    /// Ticket → seller, for tickets this process has read: lets a request for a held ticket be
+    /// answered from the lock store alone (see `create`).
+    sellers: Arc<Mutex<HashMap<Uuid, Uuid>>>,
 }
 
 pub fn not_found() -> ApiError {
@@ -69,26 +78,71 @@ impl OrderService {
             events,
             ttl,
             max_live: u64::from(max_live),
+            sellers: Arc::default(),
         }
     }
 
+    fn seller_of(&self, ticket_id: Uuid) -> Option<Uuid> {
+        self.sellers.lock().ok()?.get(&ticket_id).copied()
+    }
+
+    fn remember_seller(&self, ticket: &entity::ticket::Model) {
+        if let Ok(mut sellers) = self.sellers.lock() {
+            if sellers.len() >= SELLERS_KEPT {
+                sellers.clear();
+            }
+            sellers.insert(ticket.id, ticket.seller_id);
+        }
+    }
+
+    /// `CONFLICT` if a live order holds the ticket's lock, told without the database: what
+    /// every buyer but one gets when many want one ticket. `None` when the lock store alone
+    /// cannot tell (seller unknown here, lock free, or a holder old enough to be an orphan).
+    async fn held_elsewhere(&self, viewer: Viewer, ticket_id: Uuid) -> ApiResult<Option<ApiError>> {
+        let Some(seller) = self.seller_of(ticket_id) else {
+            return Ok(None);
+        };
+        if seller == viewer.user_id {
+            return Ok(Some(ApiError::Forbidden(
+                "you cannot buy your own ticket".into(),
+            )));
+        }
+        let holder = self
+            .locks
+            .holder(&lock_key(ticket_id))
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(holder
+            .filter(|h| !may_be_orphan(h))
+            .map(|_| ApiError::Conflict("the ticket is reserved".into())))
+    }
+
     /// Reserves the ticket for the viewer for `ORDER_TTL_SECONDS`.
+    ///
+    /// The lock comes first, then one transaction whose `UPDATE` both reserves the ticket and
+    /// checks what the ticket's state can refuse; the ticket is read only to explain a refusal.
+    /// A ticket already held by a live order is refused from the lock store alone when this
+    /// process knows its seller (who gets `FORBIDDEN` instead), so a crowd on one ticket costs
+    /// the database nothing.
     pub async fn create(
         &self,
         viewer: Viewer,
         ticket_id: Uuid,
         expected_version: Option<i32>,
     ) -> ApiResult<Order> {
-        // Fail fast, before any lock, on what the ticket's state already answers.
-        let ticket = tickets::service::get_model(&self.db, ticket_id)
-            .await?
-            .ok_or_else(tickets::service::not_found)?;
-        tickets::service::check_orderable(&ticket, viewer.user_id, expected_version)?;
-
+        if let Some(refusal) = self.held_elsewhere(viewer, ticket_id).await? {
+            return Err(refusal);
+        }
         let order_id = Uuid::now_v7();
         let key = lock_key(ticket_id);
         let owner = order_id.to_string();
         if self.take_lock(&key, &owner).await? == LockOutcome::Held {
+            // Held: still say NOT_FOUND, FORBIDDEN or "sold" where the ticket tells more.
+            let ticket = tickets::service::get_model(&self.db, ticket_id)
+                .await?
+                .ok_or_else(tickets::service::not_found)?;
+            self.remember_seller(&ticket);
+            tickets::service::check_orderable(&ticket, viewer.user_id, expected_version)?;
             return Err(ApiError::Conflict("the ticket is reserved".into()));
         }
         match self
@@ -146,17 +200,12 @@ impl OrderService {
 
     /// Whether a lock's holder is an order id, old enough, with no live order behind it.
     async fn is_orphan(&self, holder: &str) -> ApiResult<bool> {
+        if !may_be_orphan(holder) {
+            return Ok(false);
+        }
         let Ok(id) = Uuid::parse_str(holder) else {
             return Ok(false);
         };
-        let Some((secs, nanos)) = id.get_timestamp().map(|t| t.to_unix()) else {
-            return Ok(false);
-        };
-        let made = DateTime::<Utc>::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX), nanos)
-            .unwrap_or_else(Utc::now);
-        if Utc::now() - made < chrono::Duration::from_std(ORPHAN_AFTER).unwrap_or_default() {
-            return Ok(false);
-        }
         let live = order::Entity::find_by_id(id)
             .filter(order::Column::Status.is_in(LIVE))
             .count(&self.db)
@@ -174,7 +223,22 @@ impl OrderService {
         let now = db::now();
         let expires_at = now + self.ttl;
         let txn = db::begin_write(&self.db).await?;
-        serialize_per_buyer(&txn, viewer.user_id).await?;
+        let ticket = tickets::service::reserve(
+            &txn,
+            &tickets::service::Reservation {
+                ticket_id,
+                order_id,
+                buyer_id: viewer.user_id,
+                expected_version,
+                until: expires_at,
+                now,
+            },
+            buyer_lock(&txn, viewer.user_id),
+        )
+        .await?;
+        self.remember_seller(&ticket);
+        // After the buyer's lock (taken by the statement above), so this count sees every order
+        // the buyer's other requests committed.
         let live = order::Entity::find()
             .filter(order::Column::BuyerId.eq(viewer.user_id))
             .filter(order::Column::Status.is_in(LIVE))
@@ -185,16 +249,6 @@ impl OrderService {
                 "you already hold {live} unpaid orders, the most allowed; pay or cancel one first"
             )));
         }
-        let ticket = tickets::service::reserve(
-            &txn,
-            ticket_id,
-            order_id,
-            viewer.user_id,
-            expected_version,
-            expires_at,
-            now,
-        )
-        .await?;
         let inserted = order::ActiveModel {
             id: Set(order_id),
             ticket_id: Set(ticket_id),
@@ -405,15 +459,27 @@ async fn settle_cancelled(
 
 /// Serializes one buyer's reservations, so two at once cannot both slip under `MAX_LIVE_ORDERS`.
 /// SQLite's write transactions are serialized already; PostgreSQL takes an advisory lock.
-async fn serialize_per_buyer(conn: &impl ConnectionTrait, buyer: Uuid) -> ApiResult<()> {
-    if conn.get_database_backend() == DbBackend::Postgres {
+/// Whether a lock's holder is an order id older than `ORPHAN_AFTER` (only then can it be an
+/// orphan; the database tells).
+fn may_be_orphan(holder: &str) -> bool {
+    let Ok(id) = Uuid::parse_str(holder) else {
+        return false;
+    };
+    let Some((secs, nanos)) = id.get_timestamp().map(|t| t.to_unix()) else {
+        return false;
+    };
+    let made = DateTime::<Utc>::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX), nanos)
+        .unwrap_or_else(Utc::now);
+    Utc::now() - made >= chrono::Duration::from_std(ORPHAN_AFTER).unwrap_or_default()
+}
+
+/// The condition that takes the buyer's transaction-scoped advisory lock on PostgreSQL, for the
+/// reserving `UPDATE` to evaluate (an InitPlan, run once before the row is touched): a buyer's
+/// concurrent orders are counted one after another, so `MAX_LIVE_ORDERS` holds. SQLite has one
+/// writer at a time already.
+fn buyer_lock(conn: &impl ConnectionTrait, buyer: Uuid) -> Option<SimpleExpr> {
+    (conn.get_database_backend() == DbBackend::Postgres).then(|| {
         let key = i64::from_be_bytes(buyer.as_bytes()[8..16].try_into().unwrap_or([0; 8]));
-        conn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [key.into()],
-        ))
-        .await?;
-    }
-    Ok(())
+        Expr::cust_with_values("(SELECT true FROM pg_advisory_xact_lock($1))", [key])
+    })
 }

@@ -179,6 +179,22 @@ impl LockStore for MemoryStore {
         Ok(LockOutcome::Acquired)
     }
 
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.entries.insert(
+            key.to_owned(),
+            Entry {
+                value: Value::Text(value.to_owned()),
+                deadline: None,
+            },
+        );
+        state.set_deadline(key, Some(now + ttl));
+        drop(state);
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
     async fn release(&self, key: &str, owner: &str) -> anyhow::Result<HolderChange> {
         Ok(self.if_holder(key, owner, |state, _| {
             state.entries.remove(key);

@@ -47,6 +47,8 @@ pub struct Hits {
 pub trait LockStore: Send + Sync + 'static {
     /// Takes `key` for `owner` for `ttl` if nobody holds it (`SET NX PX`).
     async fn acquire(&self, key: &str, owner: &str, ttl: Duration) -> anyhow::Result<LockOutcome>;
+    /// Sets `key` to `value` for `ttl` whoever held it (`SET PX`): for cache entries, not locks.
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()>;
     /// Deletes the lock if `owner` holds it.
     async fn release(&self, key: &str, owner: &str) -> anyhow::Result<HolderChange>;
     /// Removes the lock's deadline if `owner` holds it.

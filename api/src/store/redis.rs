@@ -298,6 +298,17 @@ impl LockStore for RedisStore {
         })
     }
 
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
+        let () = redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(value)
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
     async fn release(&self, key: &str, owner: &str) -> anyhow::Result<HolderChange> {
         self.holder_script(&self.release, key, owner, None).await
     }

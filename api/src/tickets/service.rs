@@ -3,8 +3,11 @@
 use chrono::{DateTime, Utc};
 use entity::ticket::{self, TicketStatus};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, SimpleExpr},
 };
 use uuid::Uuid;
 
@@ -173,38 +176,52 @@ fn stale(current: i32) -> ApiError {
     ))
 }
 
-/// Reserves an `AVAILABLE` ticket for `order_id` inside the caller's transaction, at the version
-/// read here (or `expected_version`), so the order's price is the price of the version reserved.
+/// What `reserve` is asked to do.
+pub struct Reservation {
+    pub ticket_id: Uuid,
+    pub order_id: Uuid,
+    pub buyer_id: Uuid,
+    /// Only at this version, if given.
+    pub expected_version: Option<i32>,
+    pub until: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+/// Reserves an `AVAILABLE` ticket inside the caller's transaction, in one `UPDATE … RETURNING`,
+/// so the order's price is the price of the version reserved. `also` is one more condition the
+/// statement evaluates (the orders module takes its per-buyer lock there, saving a round trip).
+/// When nothing matched, the ticket is read to say why.
 pub async fn reserve(
     conn: &impl ConnectionTrait,
-    ticket_id: Uuid,
-    order_id: Uuid,
-    buyer_id: Uuid,
-    expected_version: Option<i32>,
-    until: DateTime<Utc>,
-    now: DateTime<Utc>,
+    r: &Reservation,
+    also: Option<SimpleExpr>,
 ) -> ApiResult<ticket::Model> {
-    let current = ticket::Entity::find_by_id(ticket_id)
-        .one(conn)
-        .await?
-        .ok_or_else(not_found)?;
-    check_orderable(&current, buyer_id, expected_version)?;
-    ticket::Entity::update_many()
+    let mut update = ticket::Entity::update_many()
         .col_expr(ticket::Column::Status, Expr::value(TicketStatus::Reserved))
-        .col_expr(ticket::Column::ReservedOrderId, Expr::value(order_id))
-        .col_expr(ticket::Column::ReservedUntil, Expr::value(until))
+        .col_expr(ticket::Column::ReservedOrderId, Expr::value(r.order_id))
+        .col_expr(ticket::Column::ReservedUntil, Expr::value(r.until))
         .col_expr(
             ticket::Column::Version,
             Expr::col(ticket::Column::Version).add(1),
         )
-        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
-        .filter(ticket::Column::Id.eq(ticket_id))
-        .filter(ticket::Column::Version.eq(current.version))
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(r.now))
+        .filter(ticket::Column::Id.eq(r.ticket_id))
         .filter(ticket::Column::Status.eq(TicketStatus::Available))
-        .exec_with_returning(conn)
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::Conflict("the ticket was just reserved or changed".into()))
+        .filter(ticket::Column::SellerId.ne(r.buyer_id));
+    if let Some(version) = r.expected_version {
+        update = update.filter(ticket::Column::Version.eq(version));
+    }
+    if let Some(condition) = also {
+        update = update.filter(condition);
+    }
+    if let Some(reserved) = update.exec_with_returning(conn).await?.pop() {
+        return Ok(reserved);
+    }
+    let current = get_model(conn, r.ticket_id).await?.ok_or_else(not_found)?;
+    check_orderable(&current, r.buyer_id, r.expected_version)?;
+    Err(ApiError::Conflict(
+        "the ticket was just reserved or changed".into(),
+    ))
 }
 
 /// Whether `buyer_id` may order the ticket as it is: not theirs, available, the version they saw.

@@ -308,6 +308,41 @@ async fn revocation_holds_on_other_replicas_and_after_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_racing_a_sign_out_cannot_bring_the_session_back() {
+    // With PostgreSQL + Redis, live sessions are cached in Redis: a request that read the session
+    // live just before the revocation must not write it back afterwards.
+    let env = TestEnv::new().await;
+    let a = env.spawn().await;
+    let b = env.spawn().await;
+    for round in 0..5 {
+        let session = a.sign_up(&unique_email()).await;
+        let racing: Vec<_> = (0..16)
+            .map(|n| {
+                let app = if n % 2 == 0 { &a } else { &b };
+                let app = TestApp::remote(app.addr, &app.database_url);
+                let token = session.token.clone();
+                tokio::spawn(async move {
+                    for _ in 0..10 {
+                        app.me(&token).await;
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(5 * round)).await;
+        let out = a
+            .gql("mutation { signOut }", json!({}), Some(&session.token))
+            .await;
+        assert_eq!(out["data"]["signOut"], true, "{out}");
+        for r in join_all(racing).await {
+            r.unwrap();
+        }
+        for app in [&a, &b] {
+            assert_refused(app, &session.token).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_failed_sign_ins_rate_limit_that_email_only() {
     let (_env, app) = spawn().await;
     let email = unique_email();
@@ -350,6 +385,8 @@ async fn change_password_checks_the_current_one_and_signs_out_other_sessions() {
     let current = app.sign_up(&email).await;
     let other_body = app.sign_in(&email, PASSWORD).await;
     let other = Session::from_payload(&other_body["data"]["signIn"]).unwrap();
+    // Used once, so a shared store remembers it live: the change must reach that memory too.
+    assert!(!app.me(&other.token).await.is_null());
 
     let body = app
         .gql(

@@ -169,6 +169,32 @@ async fn cancelling_puts_the_ticket_back_on_sale_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_ticket_is_refused_from_its_lock_alone_and_its_seller_still_gets_forbidden() {
+    let (_env, app) = spawn().await;
+    let m = Market::open(&app).await;
+    let won = create_order(&app, &m.buyer.token, m.ticket_id()).await;
+    assert_eq!(won["data"]["createOrder"]["status"], "CREATED", "{won}");
+    let late = app.sign_up(&unique_email()).await;
+    let before = statements(&app, "SELECT", "tickets").await;
+    for _ in 0..5 {
+        let body = create_order(&app, &late.token, m.ticket_id()).await;
+        assert_eq!(error_code(&body), Some("CONFLICT"), "{body}");
+    }
+    assert_eq!(
+        statements(&app, "SELECT", "tickets").await - before,
+        0,
+        "the lock answered: the ticket was not read again"
+    );
+    let own = create_order(&app, &m.seller.token, m.ticket_id()).await;
+    assert_eq!(error_code(&own), Some("FORBIDDEN"), "held or not: {own}");
+
+    let cancelled = cancel_order(&app, &m.buyer.token, &won["data"]["createOrder"]["id"]).await;
+    assert_eq!(cancelled["data"]["cancelOrder"]["status"], "CANCELLED");
+    let again = create_order(&app, &late.token, m.ticket_id()).await;
+    assert_eq!(again["data"]["createOrder"]["status"], "CREATED", "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_buyers_racing_for_one_ticket_make_exactly_one_order() {
     let (_env, app) = spawn().await;
     let seller = app.sign_up(&unique_email()).await;

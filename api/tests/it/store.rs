@@ -133,6 +133,43 @@ async fn only_the_holder_persists_or_rearms_a_lock() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_overwrites_whoever_holds_a_key_and_keeps_later_acquires_out_until_it_expires() {
+    // What a session's tombstone relies on: it replaces a cached "live" entry, and a request that
+    // read the session live before the revocation cannot write it back (`acquire` is `SET NX`).
+    let s = stores(&prefix()).await;
+    let long = Duration::from_secs(60);
+    s.locks.acquire("session:x", "user", long).await.unwrap();
+    s.locks
+        .put("session:x", "revoked", Duration::from_millis(400))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.locks.holder("session:x").await.unwrap().as_deref(),
+        Some("revoked")
+    );
+    assert_eq!(
+        s.locks.acquire("session:x", "user", long).await.unwrap(),
+        LockOutcome::Held
+    );
+    s.locks.put("session:y", "v", long).await.unwrap();
+    assert_eq!(
+        s.locks.holder("session:y").await.unwrap().as_deref(),
+        Some("v"),
+        "put on a free key sets it"
+    );
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        s.locks.holder("session:x").await.unwrap(),
+        None,
+        "a put expires after its own ttl, not the one it replaced"
+    );
+    assert_eq!(
+        s.locks.acquire("session:x", "user", long).await.unwrap(),
+        LockOutcome::Acquired
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hits_count_within_a_window_until_reset() {
     let s = stores(&prefix()).await;
     let window = Duration::from_secs(900);
