@@ -32,14 +32,15 @@ pub struct HotRun {
 }
 
 pub async fn run(api: &Api, tokens: &[String], ticket: &str) -> HotRun {
-    // Warm the pool: one connection per buyer, all open at once.
+    // Warm the pool: one connection per buyer, all open at once, each loading what a signed-in
+    // buyer's page loads first (`me`), as the web UI does before the sale opens.
     let warm = Arc::new(tokio::sync::Barrier::new(tokens.len()));
     let mut warmers = Vec::new();
     for token in tokens {
         let (api, token, warm) = (api.clone(), token.clone(), warm.clone());
         warmers.push(tokio::spawn(async move {
             warm.wait().await;
-            api.gql("{ __typename }", json!({}), Some(&token))
+            api.gql("{ me { id } }", json!({}), Some(&token))
                 .await
                 .is_ok()
         }));

@@ -2,6 +2,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+use chrono::{DateTime, Utc};
+use entity::session;
 use sea_orm::{DatabaseConnection, SqlErr};
 use uuid::Uuid;
 
@@ -104,7 +106,7 @@ impl AuthService {
         events::record(&txn, &created).await?;
         txn.commit().await?;
         self.events.publish_committed(&created).await;
-
+        self.remember_session(&session, now).await;
         self.new_session(user, session.user_id, session.id, now)
     }
 
@@ -135,6 +137,7 @@ impl AuthService {
 
         let now = db::now();
         let session = repo::insert_session(&self.db, user.id, now, now + self.session_ttl).await?;
+        self.remember_session(&session, now).await;
         self.new_session(User::from(user), session.user_id, session.id, now)
     }
 
@@ -224,20 +227,31 @@ impl AuthService {
         else {
             return Ok(None);
         };
-        let remaining = (session.expires_at - now)
-            .to_std()
-            .unwrap_or_default()
-            .min(SESSION_CACHE_TTL);
-        if self.cache_sessions
-            && !remaining.is_zero()
-            && let Err(err) = self.locks.acquire(&key, &owner, remaining).await
-        {
-            tracing::warn!(error = %err, "could not remember a session");
-        }
+        self.remember_session(&session, now).await;
         Ok(Some(Viewer {
             user_id: session.user_id,
             session_id: session.id,
         }))
+    }
+
+    /// Caches a live session (`SET NX`: never over a tombstone) for `SESSION_CACHE_TTL`, and
+    /// never past its expiry. A failure only costs later requests a database query.
+    async fn remember_session(&self, session: &session::Model, now: DateTime<Utc>) {
+        let remaining = (session.expires_at - now)
+            .to_std()
+            .unwrap_or_default()
+            .min(SESSION_CACHE_TTL);
+        if !self.cache_sessions || remaining.is_zero() {
+            return;
+        }
+        let key = session_key(session.id);
+        if let Err(err) = self
+            .locks
+            .acquire(&key, &session.user_id.to_string(), remaining)
+            .await
+        {
+            tracing::warn!(error = %err, "could not remember a session");
+        }
     }
 
     async fn cached(&self, key: &str) -> anyhow::Result<Option<String>> {

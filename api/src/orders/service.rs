@@ -15,6 +15,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, SqlErr,
     sea_query::{Expr, LockBehavior, LockType, SimpleExpr},
 };
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{lock_key, types::Order};
@@ -87,11 +88,41 @@ impl OrderService {
     }
 
     fn remember_seller(&self, ticket: &entity::ticket::Model) {
+        self.remember(ticket.id, ticket.seller_id);
+    }
+
+    fn remember(&self, ticket_id: Uuid, seller_id: Uuid) {
         if let Ok(mut sellers) = self.sellers.lock() {
             if sellers.len() >= SELLERS_KEPT {
                 sellers.clear();
             }
-            sellers.insert(ticket.id, ticket.seller_id);
+            sellers.insert(ticket_id, seller_id);
+        }
+    }
+
+    /// Learns the seller of every ticket listed or changed on any replica, from the event bus,
+    /// until `stop`: the first crowd on a newly listed ticket is then refused without the
+    /// database too.
+    pub async fn learn_sellers(self, stop: CancellationToken) {
+        let mut events = self.events.bus().subscribe();
+        loop {
+            let event = tokio::select! {
+                _ = stop.cancelled() => break,
+                event = events.recv() => event,
+            };
+            match event {
+                Ok(event) => {
+                    if let EventPayload::TicketCreated(t) | EventPayload::TicketUpdated(t) =
+                        &event.payload
+                        && let (Ok(id), Ok(seller)) =
+                            (Uuid::parse_str(&t.id), Uuid::parse_str(&t.seller_id))
+                    {
+                        self.remember(id, seller);
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
         }
     }
 
