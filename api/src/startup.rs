@@ -25,6 +25,7 @@ use crate::{
     },
     schema::{self, AppSchema, ErrorCodes, ParseCache, RootFieldLimit},
     store::Stores,
+    subscriptions,
     tickets::{TicketService, loader::TicketLoader},
 };
 
@@ -126,6 +127,7 @@ impl Application {
             .extension(ParseCache::new())
             .data(auth.clone())
             .data(events.clone())
+            .data(subscriptions::Renders::default())
             .data(tickets)
             .data(orders.clone())
             .data(payments.clone())

@@ -2,14 +2,19 @@
 //! comes from the event itself: a push to many watchers costs no database query.
 
 use std::{
-    collections::VecDeque,
+    borrow::Cow,
+    collections::{HashMap, VecDeque},
+    hash::{Hash, Hasher},
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
 };
 
-use async_graphql::Context;
+use async_graphql::{
+    Context, ContextSelectionSet, OutputType, Positioned, ServerResult, Value,
+    parser::types::Field, registry::Registry,
+};
 use futures_util::{Stream, StreamExt, future};
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use uuid::Uuid;
@@ -73,6 +78,35 @@ where
     T: Send + 'static,
     F: Fn(&EventPayload) -> Option<T> + Send + 'static,
 {
+    Ok(with_ids(ctx, viewer, pick)?.map(|(_, item)| item))
+}
+
+/// Events everyone may see, each rendered once per distinct selection however many subscribers
+/// want it (see `Shared`). Only for types whose fields read nothing but the value itself.
+pub fn public_events<T, F>(
+    ctx: &Context<'_>,
+    pick: F,
+) -> async_graphql::Result<impl Stream<Item = Shared<T>> + use<T, F>>
+where
+    T: Send + Sync + 'static,
+    F: Fn(&EventPayload) -> Option<T> + Send + 'static,
+{
+    let shape = shape_of(ctx);
+    Ok(with_ids(ctx, None, pick)?.map(move |(event, item)| Shared {
+        key: (event, shape),
+        item,
+    }))
+}
+
+fn with_ids<T, F>(
+    ctx: &Context<'_>,
+    viewer: Option<Uuid>,
+    pick: F,
+) -> async_graphql::Result<impl Stream<Item = (Uuid, T)> + use<T, F>>
+where
+    T: Send + 'static,
+    F: Fn(&EventPayload) -> Option<T> + Send + 'static,
+{
     let slot = match ctx.data_opt::<SubscriptionSlots>() {
         Some(slots) => Some(slots.take()?),
         None => None,
@@ -91,7 +125,7 @@ where
                     }
                     seen.push_back(event.id);
                 }
-                picked
+                picked.map(|item| (event.id, item))
             }
             Ok(_) => None,
             Err(BroadcastStreamRecvError::Lagged(n)) => {
@@ -101,4 +135,77 @@ where
         };
         future::ready(out)
     }))
+}
+
+/// What a subscription's selection looks like, as a number: the selection set under the field
+/// and the document's fragments, with `@skip`/`@include` already applied. Subscriptions with the
+/// same number render an item identically. Computed once, when the subscription starts.
+fn shape_of(ctx: &Context<'_>) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    format!("{:?}", ctx.item.node.selection_set).hash(&mut hasher);
+    let mut fragments: Vec<String> = ctx
+        .query_env
+        .fragments
+        .iter()
+        .map(|(name, f)| format!("{name}:{:?}", f.node))
+        .collect();
+    fragments.sort_unstable();
+    fragments.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// An event's item on its way to many subscribers. It is the GraphQL type `T` (same name, same
+/// fields); resolving it looks up `Renders` first, so 10,000 subscribers of one ticket with the
+/// same selection cost one resolution and 10,000 copies of its result.
+pub struct Shared<T> {
+    key: (Uuid, u64),
+    item: T,
+}
+
+/// Rendered items by (event, selection shape); emptied when full, as only the latest events
+/// matter.
+#[derive(Clone, Default)]
+pub struct Renders(Arc<Mutex<HashMap<(Uuid, u64), Value>>>);
+
+const RENDERS_KEPT: usize = 4096;
+
+impl Renders {
+    fn get(&self, key: &(Uuid, u64)) -> Option<Value> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: (Uuid, u64), value: &Value) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= RENDERS_KEPT {
+                map.clear();
+            }
+            map.insert(key, value.clone());
+        }
+    }
+}
+
+impl<T: OutputType> OutputType for Shared<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let renders = ctx.data_opt::<Renders>();
+        if let Some(value) = renders.and_then(|r| r.get(&self.key)) {
+            return Ok(value);
+        }
+        let value = self.item.resolve(ctx, field).await?;
+        if let Some(renders) = renders {
+            renders.put(self.key, &value);
+        }
+        Ok(value)
+    }
 }

@@ -13,7 +13,7 @@ use crate::{
     auth::require_viewer,
     events::EventPayload,
     pagination::{self, Page, PageInfo},
-    subscriptions,
+    subscriptions::{self, Shared},
 };
 
 #[derive(Default)]
@@ -126,8 +126,8 @@ impl TicketSubscription {
     async fn ticket_created(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<impl Stream<Item = Ticket>> {
-        subscriptions::events(ctx, None, |payload| match payload {
+    ) -> async_graphql::Result<impl Stream<Item = Shared<Ticket>>> {
+        subscriptions::public_events(ctx, |payload| match payload {
             EventPayload::TicketCreated(t) => Some(t.clone()),
             _ => None,
         })
@@ -138,8 +138,8 @@ impl TicketSubscription {
         &self,
         ctx: &Context<'_>,
         id: Option<ID>,
-    ) -> async_graphql::Result<impl Stream<Item = Ticket>> {
-        subscriptions::events(ctx, None, move |payload| match payload {
+    ) -> async_graphql::Result<impl Stream<Item = Shared<Ticket>>> {
+        subscriptions::public_events(ctx, move |payload| match payload {
             EventPayload::TicketUpdated(t) if id.as_ref().is_none_or(|id| *id == t.id) => {
                 Some(t.clone())
             }

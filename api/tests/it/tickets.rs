@@ -255,6 +255,70 @@ async fn new_and_changed_tickets_are_pushed_live() {
     assert_eq!(all["data"]["ticketUpdated"]["id"], a["id"]);
 }
 
+/// A change is rendered once per distinct selection and shared between subscribers; subscribers
+/// whose selections differ (fields, aliases, fragments of the same name, @include) must each get
+/// exactly what they asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_with_different_selections_of_one_change_each_get_their_own() {
+    let (_env, app) = spawn().await;
+    let seller = app.sign_up(&unique_email()).await;
+    let t = create_ticket(&app, &seller.token, "Gig", "10").await;
+    let id = t["id"].as_str().unwrap();
+    let selections = [
+        (
+            "plain",
+            format!("subscription {{ ticketUpdated(id: \"{id}\") {{ id title }} }}"),
+        ),
+        (
+            "same",
+            format!("subscription {{ ticketUpdated(id: \"{id}\") {{ id title }} }}"),
+        ),
+        (
+            "alias",
+            format!("subscription {{ ticketUpdated(id: \"{id}\") {{ id name: title }} }}"),
+        ),
+        (
+            "frag1",
+            format!(
+                "subscription {{ ticketUpdated(id: \"{id}\") {{ ...F }} }} fragment F on Ticket {{ version }}"
+            ),
+        ),
+        (
+            "frag2",
+            format!(
+                "subscription {{ ticketUpdated(id: \"{id}\") {{ ...F }} }} fragment F on Ticket {{ status price }}"
+            ),
+        ),
+        (
+            "skip",
+            format!(
+                "subscription {{ ticketUpdated(id: \"{id}\") {{ id title @include(if: false) }} }}"
+            ),
+        ),
+    ];
+    let mut sockets = Vec::new();
+    for (name, query) in &selections {
+        let mut ws = WsClient::connect(&app, WsOptions::default()).await;
+        ws.subscribe(name, query).await;
+        sockets.push((name, ws));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    update_ticket(&app, &seller.token, &t["id"], json!({ "title": "Gig 2" })).await;
+    for (name, ws) in &mut sockets {
+        let got = ws.next_data(name, Duration::from_secs(5)).await.unwrap();
+        let pushed = &got["data"]["ticketUpdated"];
+        let expected = match **name {
+            "plain" | "same" => json!({ "id": id, "title": "Gig 2" }),
+            "alias" => json!({ "id": id, "name": "Gig 2" }),
+            "frag1" => json!({ "version": 2 }),
+            "frag2" => json!({ "status": "AVAILABLE", "price": "10.00" }),
+            "skip" => json!({ "id": id }),
+            _ => unreachable!(),
+        };
+        assert_eq!(pushed, &expected, "{name}: {got}");
+    }
+}
+
 /// Values async-graphql cannot even coerce still name their field, so clients can point at it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uncoercible_values_name_their_field() {
