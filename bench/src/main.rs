@@ -52,7 +52,7 @@ usage: bench [options]
                        server's CPU in the rush's profile; `prefer` measures it)
   --redis URL          (default: redis://127.0.0.1:6379)
   --server-env K=V     one more environment variable for every server started (repeatable;
-                       for experiments, e.g. MALLOC_MMAP_THRESHOLD_=4194304)
+                       for experiments, e.g. MIMALLOC_ALLOW_THP=0)
 ";
 
 struct Opts {
