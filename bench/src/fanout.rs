@@ -174,9 +174,13 @@ async fn listen(
     mut close: watch::Receiver<bool>,
     got: mpsc::UnboundedSender<Instant>,
 ) {
+    // One `changed()` future for the whole loop: making a new one per message re-registers the
+    // task with the watch's waiter list, 10,000 tasks contending on its lock.
+    let closed = close.changed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
-            _ = close.changed() => {
+            _ = &mut closed => {
                 let _ = ws.close(None).await;
                 return;
             }

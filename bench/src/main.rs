@@ -77,6 +77,7 @@ struct Sizes {
     rush_buyers: usize,
     rush_cap: Duration,
     hot_buyers: usize,
+    hot_bursts: usize,
     browse_conns: usize,
     browse_warmup: Duration,
     browse_secs: Duration,
@@ -101,6 +102,7 @@ impl Sizes {
                 rush_buyers: 64,
                 rush_cap: Duration::from_secs(60),
                 hot_buyers: 200,
+                hot_bursts: 2,
                 browse_conns: 64,
                 browse_warmup: Duration::from_millis(500),
                 browse_secs: Duration::from_secs(3),
@@ -122,6 +124,7 @@ impl Sizes {
                 rush_buyers: 256,
                 rush_cap: Duration::from_secs(120),
                 hot_buyers: 1000,
+                hot_bursts: 5,
                 browse_conns: 64,
                 browse_warmup: Duration::from_secs(1),
                 browse_secs: Duration::from_secs(10),
@@ -581,13 +584,14 @@ async fn main_server(
         }
 
         if has("hot") {
-            let ticket = api.create_tickets(&seller, 1, 1).await?.remove(0);
+            let hot_tickets = api.create_tickets(&seller, sizes.hot_bursts, 1).await?;
             log(format!(
-                "{}: hot ticket, {} buyers",
+                "{}: hot ticket, {} bursts of {} buyers",
                 backend.label(),
+                sizes.hot_bursts,
                 sizes.hot_buyers
             ));
-            let run = hot::run(&api, &tokens[..sizes.hot_buyers], &ticket).await;
+            let run = hot::bursts(&api, &tokens[..sizes.hot_buyers], &hot_tickets).await;
             log(format!(
                 "{}: hot: {} winner(s), {} conflicts, {} other, p99 {:.1} ms",
                 backend.label(),

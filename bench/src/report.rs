@@ -273,12 +273,18 @@ impl Results {
             "1 / n−1 / 0",
             &|b| {
                 b.hot.as_ref().map(|h| {
-                    let ok = h.winners == 1 && h.conflicts == h.buyers - 1 && h.other == 0;
+                    let bursts = h.bursts.max(1);
+                    let ok = h.burst_winners.iter().all(|w| *w == 1)
+                        && h.winners == bursts
+                        && h.conflicts == (h.buyers - 1) * bursts
+                        && h.other == 0;
                     format!(
-                        "{} / {} / {} of {} {}",
+                        "{} / {} / {} of {} ({} bursts of {}) {}",
                         h.winners,
                         h.conflicts,
                         h.other,
+                        h.buyers * bursts,
+                        bursts,
                         h.buyers,
                         mark(ok)
                     )
@@ -483,10 +489,13 @@ impl Results {
             if let Some(h) = &b.hot {
                 let _ = writeln!(
                     s,
-                    "- **hot ticket**: {} buyers on one ticket, released together ({} warm keep-alive connections): \
-                     {} winner, {} `CONFLICT`, {} other{}; latency p50 {} / p90 {} / p99 {} / max {} ms; the last answer {} ms after the start.",
+                    "- **hot ticket**: {} bursts, each of {} buyers on one fresh ticket, released together ({} warm keep-alive connections), \
+                     a second apart: winners per burst {:?}; in all {} winners, {} `CONFLICT`, {} other{}; latency over all bursts p50 {} / p90 {} / \
+                     p99 {} / max {} ms; each burst's p99: {} ms; the last answer at most {} ms after its burst's start.",
+                    h.bursts,
                     h.buyers,
                     h.warmed_connections,
+                    h.burst_winners,
                     h.winners,
                     h.conflicts,
                     h.other,
@@ -499,6 +508,11 @@ impl Results {
                     f1(h.latency.p90),
                     f1(h.latency.p99),
                     f1(h.latency.max),
+                    h.burst_p99
+                        .iter()
+                        .map(|p| f1(*p))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     n0(h.wall_ms)
                 );
             }

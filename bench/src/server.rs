@@ -196,6 +196,8 @@ impl Server {
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .env("WEB_DIR", env.work.join("no-web-ui"))
+            // As the image (Dockerfile) and scripts/run start it; --server-env may override.
+            .env("MIMALLOC_ALLOW_THP", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -15,6 +15,7 @@ pub mod password;
 pub mod repo;
 pub mod resolvers;
 pub mod service;
+pub mod session_cache;
 pub mod token;
 pub mod types;
 

@@ -2,13 +2,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::{DateTime, Utc};
-use entity::session;
 use sea_orm::{DatabaseConnection, SqlErr};
 use uuid::Uuid;
 
 use super::{
     Viewer, password, repo,
+    session_cache::{Cached, SessionCache},
     token::TokenKeys,
     types::{Email, Password, User},
 };
@@ -24,13 +23,6 @@ pub const SESSION_COOKIE: &str = "session";
 pub const MAX_FAILED_SIGN_INS: u64 = 10;
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 const WRONG_CREDENTIALS: &str = "wrong email or password";
-/// How long the lock store remembers a live session before the database is asked again.
-const SESSION_CACHE_TTL: Duration = Duration::from_secs(5 * 60);
-/// How long a revoked session's tombstone stays in the lock store: far longer than a request that
-/// read the session live just before its revocation could take to write it back (which the
-/// tombstone's presence refuses, as that write is `SET NX`).
-const TOMBSTONE_TTL: Duration = Duration::from_secs(10 * 60);
-const REVOKED: &str = "revoked";
 
 #[derive(Clone)]
 pub struct AuthService {
@@ -40,8 +32,7 @@ pub struct AuthService {
     keys: TokenKeys,
     session_ttl: Duration,
     cookie_secure: bool,
-    /// Whether live sessions are remembered in `locks` (only when the replicas share it).
-    cache_sessions: bool,
+    sessions: SessionCache,
 }
 
 /// A new session: its token and the cookie that carries it.
@@ -63,12 +54,12 @@ impl AuthService {
     ) -> Self {
         Self {
             db,
+            sessions: SessionCache::new(locks.clone(), cache_sessions),
             locks,
             events,
             keys: TokenKeys::new(jwt_secret),
             session_ttl,
             cookie_secure,
-            cache_sessions,
         }
     }
 
@@ -106,7 +97,7 @@ impl AuthService {
         events::record(&txn, &created).await?;
         txn.commit().await?;
         self.events.publish_committed(&created).await;
-        self.remember_session(&session, now).await;
+        self.sessions.remember(&session, now).await;
         self.new_session(user, session.user_id, session.id, now)
     }
 
@@ -137,7 +128,7 @@ impl AuthService {
 
         let now = db::now();
         let session = repo::insert_session(&self.db, user.id, now, now + self.session_ttl).await?;
-        self.remember_session(&session, now).await;
+        self.sessions.remember(&session, now).await;
         self.new_session(User::from(user), session.user_id, session.id, now)
     }
 
@@ -148,7 +139,7 @@ impl AuthService {
         };
         // Tombstone first: once it is down no replica honours the session from its cache, and if
         // it cannot be written nothing has changed and the client can retry.
-        self.forget_sessions(&[viewer.session_id]).await?;
+        self.sessions.forget(&[viewer.session_id]).await?;
         Ok(repo::revoke_session(&self.db, viewer.session_id, db::now()).await?)
     }
 
@@ -187,7 +178,7 @@ impl AuthService {
         let revoked =
             repo::revoke_other_sessions(&txn, viewer.user_id, viewer.session_id, now).await?;
         // Before the commit: if the tombstones cannot be written, nothing changes.
-        self.forget_sessions(&revoked).await?;
+        self.sessions.forget(&revoked).await?;
         let user = User::from(user);
         let updated = [DomainEvent::new(
             EventPayload::UserUpdated(user.clone()),
@@ -199,26 +190,21 @@ impl AuthService {
         Ok(user)
     }
 
-    /// The viewer a token stands for, if it is genuine and its session is live. A live session
-    /// is remembered in the lock store (shared by the replicas) for `SESSION_CACHE_TTL`, so most
-    /// requests cost no database query; a revocation overwrites it with a tombstone first.
+    /// The viewer a token stands for, if it is genuine and its session is live (see
+    /// `SessionCache` for how most requests skip the database).
     pub async fn authenticate(&self, token: &str) -> ApiResult<Option<Viewer>> {
         let Some(claims) = self.keys.verify(token) else {
             return Ok(None);
         };
-        let key = session_key(claims.jti);
-        let owner = claims.sub.to_string();
-        match self.cached(&key).await {
-            Ok(Some(held)) => {
-                return Ok((held == owner).then_some(Viewer {
-                    user_id: claims.sub,
+        match self.sessions.get(claims.jti, claims.sub).await {
+            Cached::Live(user_id) => {
+                return Ok(Some(Viewer {
+                    user_id,
                     session_id: claims.jti,
                 }));
             }
-            Ok(None) => {}
-            Err(err) => {
-                tracing::warn!(error = %err, "session cache unavailable; asking the database")
-            }
+            Cached::Refused => return Ok(None),
+            Cached::Unknown => {}
         }
         let now = db::now();
         let Some(session) = repo::live_session(&self.db, claims.jti, now)
@@ -227,52 +213,11 @@ impl AuthService {
         else {
             return Ok(None);
         };
-        self.remember_session(&session, now).await;
+        self.sessions.remember(&session, now).await;
         Ok(Some(Viewer {
             user_id: session.user_id,
             session_id: session.id,
         }))
-    }
-
-    /// Caches a live session (`SET NX`: never over a tombstone) for `SESSION_CACHE_TTL`, and
-    /// never past its expiry. A failure only costs later requests a database query.
-    async fn remember_session(&self, session: &session::Model, now: DateTime<Utc>) {
-        let remaining = (session.expires_at - now)
-            .to_std()
-            .unwrap_or_default()
-            .min(SESSION_CACHE_TTL);
-        if !self.cache_sessions || remaining.is_zero() {
-            return;
-        }
-        let key = session_key(session.id);
-        if let Err(err) = self
-            .locks
-            .acquire(&key, &session.user_id.to_string(), remaining)
-            .await
-        {
-            tracing::warn!(error = %err, "could not remember a session");
-        }
-    }
-
-    async fn cached(&self, key: &str) -> anyhow::Result<Option<String>> {
-        if !self.cache_sessions {
-            return Ok(None);
-        }
-        self.locks.holder(key).await
-    }
-
-    /// Writes tombstones over the sessions' cache entries.
-    async fn forget_sessions(&self, ids: &[Uuid]) -> ApiResult<()> {
-        if !self.cache_sessions {
-            return Ok(());
-        }
-        for id in ids {
-            self.locks
-                .put(&session_key(*id), REVOKED, TOMBSTONE_TTL)
-                .await
-                .map_err(ApiError::internal)?;
-        }
-        Ok(())
     }
 
     pub async fn user(&self, id: Uuid) -> ApiResult<Option<User>> {
@@ -332,10 +277,6 @@ impl AuthService {
             .map_err(ApiError::internal)?;
         Ok(())
     }
-}
-
-fn session_key(id: Uuid) -> String {
-    format!("session:{id}")
 }
 
 fn throttle_key(email: &str) -> String {

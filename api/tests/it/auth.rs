@@ -342,6 +342,46 @@ async fn requests_racing_a_sign_out_cannot_bring_the_session_back() {
     }
 }
 
+/// The session cache lives in Redis; without Redis the database still answers who is signed in,
+/// and a sign-out that cannot write its tombstone is refused rather than half done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_sessions_are_checked_in_the_database_and_sign_out_waits_for_it() {
+    if backend() != Backend::PostgresRedis {
+        return;
+    }
+    let redis = PrivateRedis::start();
+    let env = TestEnv::new().await;
+    let app = env.spawn_with(&[("REDIS_URL", redis.url.as_str())]).await;
+    let session = app.sign_up(&unique_email()).await;
+    assert_eq!(app.me(&session.token).await["id"], session.user_id.as_str());
+
+    redis.stop();
+    assert_eq!(
+        app.me(&session.token).await["id"],
+        session.user_id.as_str(),
+        "the database answers"
+    );
+    let out = app
+        .gql("mutation { signOut }", json!({}), Some(&session.token))
+        .await;
+    assert_eq!(error_code(&out), Some("INTERNAL_SERVER_ERROR"), "{out}");
+    assert_eq!(
+        app.me(&session.token).await["id"],
+        session.user_id.as_str(),
+        "the refused sign-out changed nothing"
+    );
+
+    redis.restart();
+    let signed_out = eventually(Duration::from_secs(10), || async {
+        app.gql("mutation { signOut }", json!({}), Some(&session.token))
+            .await["data"]["signOut"]
+            == true
+    })
+    .await;
+    assert!(signed_out, "sign-out works again once Redis is back");
+    assert_refused(&app, &session.token).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_failed_sign_ins_rate_limit_that_email_only() {
     let (_env, app) = spawn().await;
