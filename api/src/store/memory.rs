@@ -88,6 +88,26 @@ impl MemoryStore {
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Sets `key` to `value` until `deadline`, whatever it held, and wakes the reaper.
+    fn set_text(
+        &self,
+        mut state: std::sync::MutexGuard<'_, State>,
+        key: &str,
+        value: &str,
+        deadline: Instant,
+    ) {
+        state.entries.insert(
+            key.to_owned(),
+            Entry {
+                value: Value::Text(value.to_owned()),
+                deadline: None,
+            },
+        );
+        state.set_deadline(key, Some(deadline));
+        drop(state);
+        self.inner.wake.notify_one();
+    }
+
     fn if_holder(
         &self,
         key: &str,
@@ -166,32 +186,13 @@ impl LockStore for MemoryStore {
         if state.live(key, now).is_some() {
             return Ok(LockOutcome::Held);
         }
-        state.entries.insert(
-            key.to_owned(),
-            Entry {
-                value: Value::Text(owner.to_owned()),
-                deadline: None,
-            },
-        );
-        state.set_deadline(key, Some(now + ttl));
-        drop(state);
-        self.inner.wake.notify_one();
+        self.set_text(state, key, owner, now + ttl);
         Ok(LockOutcome::Acquired)
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
         let now = Instant::now();
-        let mut state = self.state();
-        state.entries.insert(
-            key.to_owned(),
-            Entry {
-                value: Value::Text(value.to_owned()),
-                deadline: None,
-            },
-        );
-        state.set_deadline(key, Some(now + ttl));
-        drop(state);
-        self.inner.wake.notify_one();
+        self.set_text(self.state(), key, value, now + ttl);
         Ok(())
     }
 
