@@ -45,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
             "JWT_SECRET",
             "bench-secret-0123456789abcdef0123456789".into(),
         ),
+        ("PAYMENT_PROCESSOR", "test".into()),
         ("ORDER_TTL_SECONDS", ttl.to_string()),
         ("MAX_LIVE_ORDERS", ORDERS_PER_BUYER.to_string()),
     ]

@@ -71,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
         .env("REDIS_URL", &redis)
         .env("REDIS_PREFIX", format!("soak:{id}:"))
         .env("JWT_SECRET", "soak-secret-0123456789abcdef0123456789")
+        .env("PAYMENT_PROCESSOR", "test")
         .env("ORDER_TTL_SECONDS", "10")
         .env("MAX_LIVE_ORDERS", "50")
         .env("LOG_FORMAT", "json")

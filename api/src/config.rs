@@ -48,6 +48,8 @@ pub struct Config {
     pub jwt_secret_source: JwtSecretSource,
     pub session_ttl: Duration,
     pub order_ttl: Duration,
+    /// Which processor charges cards (`PAYMENT_PROCESSOR`).
+    pub payment_processor: ProcessorKind,
     pub stripe_secret_key: Option<Secret>,
     pub stripe_api_base: Option<String>,
     pub stripe_webhook_secret: Option<Secret>,
@@ -68,7 +70,13 @@ pub struct Config {
     pub max_query_complexity: usize,
     pub max_batch_size: usize,
     /// Root fields (aliases included) in one operation.
-    pub max_root_fields: usize,
+    pub max_root_fields: u64,
+    /// The longest query text parsed (far below `max_body_bytes`: variables take the rest).
+    pub max_query_bytes: usize,
+    /// Selections in one operation once its fragments are expanded.
+    pub max_query_selections: u64,
+    /// Representations `_entities` takes in one operation.
+    pub max_entity_representations: usize,
     /// Live subscriptions on one WebSocket.
     pub ws_max_subscriptions: usize,
     /// How long a new WebSocket may take to send `connection_init` before it is closed (4408).
@@ -79,6 +87,22 @@ pub struct Config {
     pub web_dir: String,
     pub log_json: bool,
 }
+
+/// Which payment processor charges cards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessorKind {
+    /// The built-in test processor (`tok_visa` pays): never in production by accident.
+    Test,
+    /// Stripe, with `STRIPE_SECRET_KEY`.
+    Stripe,
+}
+
+/// ISO 4217 currencies whose minor unit is not a hundredth (Stripe's zero- and three-decimal
+/// currencies): prices here are kept in hundredths, so "20.00" would be sent as 2000 yen.
+const CURRENCIES_WITHOUT_CENTS: [&str; 22] = [
+    "bif", "clp", "djf", "gnf", "isk", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
+    "vuv", "xaf", "xof", "xpf", "bhd", "jod", "kwd", "omr", "tnd",
+];
 
 /// A configuration error: the variable and what is wrong with its value.
 #[derive(Debug, PartialEq, Eq)]
@@ -186,7 +210,7 @@ impl Config {
             get("SESSION_TTL_SECONDS"),
             "SESSION_TTL_SECONDS",
             7 * 24 * 3600,
-            60,
+            2,
             365 * 24 * 3600,
         )?);
         let order_ttl = Duration::from_secs(parse_number::<u64>(
@@ -239,6 +263,43 @@ impl Config {
                 message: format!("{currency:?} is not a three-letter ISO 4217 code such as usd"),
             });
         }
+        if CURRENCIES_WITHOUT_CENTS.contains(&currency.as_str()) {
+            return Err(ConfigError {
+                variable: "CURRENCY",
+                message: format!(
+                    "{currency} has no cents (its minor unit is not a hundredth), and prices are \
+                     kept in hundredths; use a currency with cents such as usd or eur"
+                ),
+            });
+        }
+        let stripe_secret_key = get("STRIPE_SECRET_KEY").map(Secret::new);
+        let payment_processor = match get("PAYMENT_PROCESSOR").as_deref() {
+            Some("test") => ProcessorKind::Test,
+            Some("stripe") if stripe_secret_key.is_some() => ProcessorKind::Stripe,
+            Some("stripe") => {
+                return Err(ConfigError {
+                    variable: "STRIPE_SECRET_KEY",
+                    message: "is required when PAYMENT_PROCESSOR is stripe".into(),
+                });
+            }
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "PAYMENT_PROCESSOR",
+                    message: format!("{other:?} is not one of test, stripe"),
+                });
+            }
+            None if stripe_secret_key.is_some() => ProcessorKind::Stripe,
+            None if is_postgres => {
+                return Err(ConfigError {
+                    variable: "PAYMENT_PROCESSOR",
+                    message: "with PostgreSQL, set STRIPE_SECRET_KEY to take real payments, or \
+                              PAYMENT_PROCESSOR=test to sell with the built-in test processor \
+                              (tok_visa pays) on purpose"
+                        .into(),
+                });
+            }
+            None => ProcessorKind::Test,
+        };
         let cookie_secure = parse_bool(get("COOKIE_SECURE"), "COOKIE_SECURE", false)?;
         let max_live_orders =
             parse_number::<u32>(get("MAX_LIVE_ORDERS"), "MAX_LIVE_ORDERS", 5, 1, 1000)?;
@@ -269,7 +330,28 @@ impl Config {
         let max_batch_size =
             parse_number::<usize>(get("MAX_BATCH_SIZE"), "MAX_BATCH_SIZE", 10, 1, 100)?;
         let max_root_fields =
-            parse_number::<usize>(get("MAX_ROOT_FIELDS"), "MAX_ROOT_FIELDS", 10, 1, 1000)?;
+            parse_number::<u64>(get("MAX_ROOT_FIELDS"), "MAX_ROOT_FIELDS", 10, 1, 1000)?;
+        let max_query_bytes = parse_number::<usize>(
+            get("MAX_QUERY_BYTES"),
+            "MAX_QUERY_BYTES",
+            16 * 1024,
+            256,
+            max_body_bytes,
+        )?;
+        let max_query_selections = parse_number::<u64>(
+            get("MAX_QUERY_SELECTIONS"),
+            "MAX_QUERY_SELECTIONS",
+            2000,
+            10,
+            1_000_000,
+        )?;
+        let max_entity_representations = parse_number::<usize>(
+            get("MAX_ENTITY_REPRESENTATIONS"),
+            "MAX_ENTITY_REPRESENTATIONS",
+            500,
+            1,
+            100_000,
+        )?;
         let ws_max_subscriptions = parse_number::<usize>(
             get("WS_MAX_SUBSCRIPTIONS"),
             "WS_MAX_SUBSCRIPTIONS",
@@ -315,7 +397,8 @@ impl Config {
             jwt_secret_source,
             session_ttl,
             order_ttl,
-            stripe_secret_key: get("STRIPE_SECRET_KEY").map(Secret::new),
+            payment_processor,
+            stripe_secret_key,
             stripe_api_base,
             stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
             stripe_publishable_key: get("STRIPE_PUBLISHABLE_KEY"),
@@ -330,6 +413,9 @@ impl Config {
             max_query_complexity,
             max_batch_size,
             max_root_fields,
+            max_query_bytes,
+            max_query_selections,
+            max_entity_representations,
             ws_max_subscriptions,
             ws_init_timeout,
             ws_max_message_bytes,
@@ -447,6 +533,14 @@ mod tests {
         assert_eq!(variable_of(&[("MAX_ROOT_FIELDS", "0")]), "MAX_ROOT_FIELDS");
         assert_eq!(variable_of(&[("METRICS_PORT", "nine")]), "METRICS_PORT");
         assert_eq!(
+            variable_of(&[("MAX_BODY_BYTES", "4096"), ("MAX_QUERY_BYTES", "8192")]),
+            "MAX_QUERY_BYTES"
+        );
+        assert_eq!(
+            variable_of(&[("MAX_QUERY_SELECTIONS", "many")]),
+            "MAX_QUERY_SELECTIONS"
+        );
+        assert_eq!(
             variable_of(&[("WS_MAX_SUBSCRIPTIONS", "x")]),
             "WS_MAX_SUBSCRIPTIONS"
         );
@@ -483,6 +577,57 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(ok.jwt_secret_source, JwtSecretSource::Configured);
+    }
+
+    #[test]
+    fn postgres_refuses_the_test_processor_unless_asked_for() {
+        let pg = [
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1/x"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ];
+        let err = config(&pg).unwrap_err();
+        assert_eq!(err.variable, "PAYMENT_PROCESSOR", "{err}");
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = pg.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        assert_eq!(
+            with(&[("PAYMENT_PROCESSOR", "test")])
+                .unwrap()
+                .payment_processor,
+            ProcessorKind::Test
+        );
+        assert_eq!(
+            with(&[("STRIPE_SECRET_KEY", "sk_test_1")])
+                .unwrap()
+                .payment_processor,
+            ProcessorKind::Stripe
+        );
+        assert_eq!(
+            with(&[("PAYMENT_PROCESSOR", "stripe")])
+                .unwrap_err()
+                .variable,
+            "STRIPE_SECRET_KEY"
+        );
+        assert_eq!(
+            with(&[("PAYMENT_PROCESSOR", "paypal")])
+                .unwrap_err()
+                .variable,
+            "PAYMENT_PROCESSOR"
+        );
+        // The embedded default still sells with the test processor out of the box.
+        assert_eq!(config(&[]).unwrap().payment_processor, ProcessorKind::Test);
+    }
+
+    #[test]
+    fn currencies_without_cents_are_refused() {
+        for code in ["jpy", "JPY", "krw", "kwd"] {
+            let err = config(&[("CURRENCY", code)]).unwrap_err();
+            assert_eq!(err.variable, "CURRENCY");
+            assert!(err.message.contains("no cents"), "{err}");
+        }
+        assert_eq!(config(&[("CURRENCY", "EUR")]).unwrap().currency, "eur");
     }
 
     #[test]

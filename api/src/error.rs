@@ -150,3 +150,17 @@ pub fn fields_value(fields: &[FieldError]) -> Value {
             .collect(),
     )
 }
+
+/// Runs a state change to its end whatever becomes of the request that asked for it. hyper drops
+/// a handler's future when its client goes away, which is a crash between two steps (a lock
+/// taken and no order written, a tombstone written and no revocation, a charge and no refund);
+/// spawned, the change finishes and only its answer is lost.
+pub async fn to_completion<T, F>(change: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = ApiResult<T>> + Send + 'static,
+{
+    tokio::spawn(change)
+        .await
+        .unwrap_or_else(|err| Err(ApiError::internal(err)))
+}

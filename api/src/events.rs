@@ -50,6 +50,16 @@ pub enum EventPayload {
     OrderUpdated(Order),
     OrderExpired(Order),
     ChargeCreated(Charge),
+    /// Sessions signed out (by `signOut`, or by `changePassword` for the others): every replica
+    /// closes their WebSockets, and their subscriptions end here. No GraphQL subscription
+    /// delivers it.
+    SessionsRevoked(SessionsRevoked),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SessionsRevoked {
+    pub user_id: Uuid,
+    pub session_ids: Vec<Uuid>,
 }
 
 impl EventPayload {
@@ -63,6 +73,7 @@ impl EventPayload {
             EventPayload::OrderUpdated(_) => "OrderUpdated",
             EventPayload::OrderExpired(_) => "OrderExpired",
             EventPayload::ChargeCreated(_) => "ChargeCreated",
+            EventPayload::SessionsRevoked(_) => "SessionsRevoked",
         }
     }
 }

@@ -5,7 +5,12 @@
 //! `application/json`, so a cross-site HTML form cannot act with a visitor's cookie; a WebSocket
 //! from a foreign `Origin` is refused; bodies over `MAX_BODY_BYTES` get 413.
 
-use std::{future::Future, path::Path, time::Duration};
+use std::{
+    future::Future,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use async_graphql::{
     BatchRequest, Data, Request,
@@ -32,8 +37,13 @@ use tower_http::{
     trace::TraceLayer,
 };
 
+use tokio_util::sync::CancellationToken;
+
 use crate::{
-    auth::{self, Credential},
+    auth::{
+        self, AuthService, Credential,
+        sockets::{LiveSockets, SocketToken, Watched},
+    },
     db,
     startup::AppState,
     subscriptions::SubscriptionSlots,
@@ -223,6 +233,18 @@ async fn graphql_get(
             );
         }
     };
+    // Before `is_query` parses it: the parser is not to see a text over the limit.
+    if request.query.len() > state.config.max_query_bytes {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "the query is {} bytes long, more than this server accepts (at most {}, \
+                 MAX_QUERY_BYTES)",
+                request.query.len(),
+                state.config.max_query_bytes
+            ),
+        );
+    }
     if !is_query(&request) {
         let mut response = refuse(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -317,14 +339,17 @@ async fn graphql_ws(
         )
             .into_response();
     }
+    let cookie_token = auth::token_from_headers(&headers);
     let mut data = Data::default();
-    data.insert(Credential::new(auth::token_from_headers(&headers)));
+    data.insert(SocketToken(cookie_token.clone()));
     data.insert(SubscriptionSlots::new(state.config.ws_max_subscriptions));
     let init_timeout = state.config.ws_init_timeout;
     let auth = state.auth.clone();
     let schema = state.schema.clone();
     let metrics = state.metrics.clone();
     let shutdown = state.shutdown.clone();
+    let session = SocketSession::default();
+    let sockets = state.sockets.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         // Small buffers: tungstenite's defaults (128 KiB to read, each connection) made an idle
@@ -346,25 +371,12 @@ async fn graphql_ws(
                 // futures' channel allocates per message; tokio's keeps a block of 32 slots per
                 // socket, 1.3 KiB on every idle subscriber.
                 let (outgoing, queued) = futures_channel::mpsc::channel(16);
+                let init_session = session.clone();
                 let graphql =
                     GraphQLWebSocket::new_with_pair(outgoing, from_client, schema, protocol)
                         .with_data(data)
-                        .on_connection_init(move |payload| async move {
-                            // A token in the payload replaces the upgrade request's cookie.
-                            let Some(token) = payload_token(&payload) else {
-                                return Ok(Data::default());
-                            };
-                            match auth.authenticate(&token).await {
-                                Ok(Some(viewer)) => {
-                                    let mut data = Data::default();
-                                    data.insert(Credential::checked(Some(viewer)));
-                                    Ok(data)
-                                }
-                                Ok(None) => Err(async_graphql::Error::new(
-                                    "UNAUTHENTICATED: the token is invalid, expired or revoked",
-                                )),
-                                Err(err) => Err(err.into()),
-                            }
+                        .on_connection_init(move |payload| {
+                            init_session.authenticate(auth, sockets, payload, cookie_token)
                         })
                         .serve();
                 serve_until_draining(
@@ -374,10 +386,75 @@ async fn graphql_ws(
                     init_timeout,
                     closes,
                     shutdown.draining,
+                    &session,
                 )
                 .await;
             })
         })
+}
+
+/// A WebSocket's session: closed (4403) when it is revoked on any replica or its token expires.
+#[derive(Clone, Default)]
+struct SocketSession {
+    /// Cancelled when the session is revoked.
+    revoked: CancellationToken,
+    /// When the token expires, once `connection_init` has authenticated it.
+    expires: Arc<Mutex<Option<tokio::time::Instant>>>,
+    /// The socket's place among the watched ones, for as long as the socket lives.
+    watched: Arc<Mutex<Option<Watched>>>,
+}
+
+impl SocketSession {
+    /// `connection_init`: a token in the payload replaces the upgrade request's cookie. A bad
+    /// token in the payload refuses the socket (4403); a bad cookie leaves it anonymous, as it
+    /// leaves an HTTP request.
+    async fn authenticate(
+        self,
+        auth: AuthService,
+        sockets: LiveSockets,
+        payload: serde_json::Value,
+        cookie_token: Option<String>,
+    ) -> async_graphql::Result<Data> {
+        let from_payload = payload_token(&payload);
+        let refuse_if_bad = from_payload.is_some();
+        let mut data = Data::default();
+        let Some(token) = from_payload.or(cookie_token) else {
+            data.insert(SocketToken(None));
+            return Ok(data);
+        };
+        match auth.authenticate_until(&token).await? {
+            Some((viewer, expires_at)) => {
+                let watched = sockets.watch(viewer.session_id, self.revoked.clone());
+                if let Ok(mut slot) = self.watched.lock() {
+                    *slot = Some(watched);
+                }
+                // A revocation committed between the check and the watch was announced before
+                // the watch could hear it: check once more now that it listens.
+                if auth.authenticate(&token).await?.is_none() {
+                    self.revoked.cancel();
+                }
+                let left = (expires_at - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or_default();
+                if let Ok(mut expires) = self.expires.lock() {
+                    *expires = Some(tokio::time::Instant::now() + left);
+                }
+                data.insert(SocketToken(Some(token)));
+                Ok(data)
+            }
+            None if refuse_if_bad => Err(async_graphql::Error::new(
+                "UNAUTHENTICATED: the token is invalid, expired or revoked",
+            )),
+            None => {
+                data.insert(SocketToken(None));
+                Ok(data)
+            }
+        }
+    }
+
+    fn expires_at(&self) -> Option<tokio::time::Instant> {
+        self.expires.lock().ok().and_then(|e| *e)
+    }
 }
 
 /// Runs one GraphQL WebSocket, writing what it sends to the client, until the client leaves, or
@@ -391,12 +468,17 @@ async fn serve_until_draining(
     mut to_client: futures_util::stream::SplitSink<WebSocket, Message>,
     init_timeout: Duration,
     closes: CloseCodes,
-    draining: tokio_util::sync::CancellationToken,
+    draining: CancellationToken,
+    session: &SocketSession,
 ) {
     let writer = async {
         let mut acknowledged = false;
         let init_deadline = tokio::time::sleep(init_timeout);
         tokio::pin!(init_deadline);
+        // Armed at connection_ack, for a socket whose token expires.
+        let expiry = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(expiry);
+        let mut expiring = false;
         loop {
             tokio::select! {
                 message = queued.next() => match message {
@@ -405,6 +487,10 @@ async fn serve_until_draining(
                             && text.contains("\"connection_ack\"")
                         {
                             acknowledged = true;
+                            if let Some(at) = session.expires_at() {
+                                expiry.as_mut().reset(at);
+                                expiring = true;
+                            }
                         }
                         if to_client.send(closes.fix(message)).await.is_err() {
                             return;
@@ -419,6 +505,14 @@ async fn serve_until_draining(
                         reason: "Connection initialisation timeout".into(),
                     };
                     let _ = to_client.send(Message::Close(Some(close))).await;
+                    return;
+                }
+                _ = session.revoked.cancelled() => {
+                    let _ = to_client.send(Message::Close(Some(session_ended()))).await;
+                    return;
+                }
+                _ = &mut expiry, if expiring => {
+                    let _ = to_client.send(Message::Close(Some(session_ended()))).await;
                     return;
                 }
                 _ = draining.cancelled() => {
@@ -439,6 +533,14 @@ async fn serve_until_draining(
             // Draining: give the client a moment to answer the close, then let go.
             let _ = tokio::time::timeout(Duration::from_secs(2), graphql).await;
         }
+    }
+}
+
+/// 4403 (graphql-ws's Forbidden: clients do not retry it with the same token).
+fn session_ended() -> CloseFrame {
+    CloseFrame {
+        code: 4403,
+        reason: "Forbidden: the session was signed out or has expired".into(),
     }
 }
 

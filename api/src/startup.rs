@@ -10,8 +10,11 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::AuthService,
-    config::{Config, JwtSecretSource},
+    auth::{
+        AuthService,
+        sockets::{LiveSockets, PerOperation},
+    },
+    config::{Config, JwtSecretSource, ProcessorKind},
     db,
     events::Events,
     expiration::Expiration,
@@ -23,7 +26,10 @@ use crate::{
         processor::{Processor, StripeProcessor, TestProcessor},
         types::ChargeLoader,
     },
-    schema::{self, AppSchema, ErrorCodes, ParseCache, RootFieldLimit},
+    schema::{
+        self, AppSchema, ErrorCodes,
+        documents::{DocumentLimits, Documents},
+    },
     store::Stores,
     subscriptions,
     tickets::{TicketService, loader::TicketLoader},
@@ -53,6 +59,8 @@ pub struct SharedState {
     pub payments: PaymentService,
     pub metrics: Metrics,
     pub shutdown: Shutdown,
+    /// This process's signed-in WebSockets, closed when their session is revoked.
+    pub sockets: LiveSockets,
 }
 
 /// The server's stopping: cancelled on SIGTERM, when readiness turns 503 and every WebSocket is
@@ -122,9 +130,14 @@ impl Application {
             .limit_depth(config.max_query_depth)
             .limit_complexity(config.max_query_complexity)
             .extension(ErrorCodes(metrics.clone()))
-            .extension(RootFieldLimit(config.max_root_fields))
-            // Last: it stands in for the parser only.
-            .extension(ParseCache::new())
+            .extension(PerOperation)
+            // Last: it stands in for the parser.
+            .extension(Documents::new(DocumentLimits {
+                max_bytes: config.max_query_bytes,
+                max_selections: config.max_query_selections,
+                max_root_fields: config.max_root_fields,
+                max_representations: config.max_entity_representations,
+            }))
             .data(auth.clone())
             .data(events.clone())
             .data(subscriptions::Renders::default())
@@ -170,6 +183,7 @@ impl Application {
                 payments,
                 metrics,
                 shutdown: Shutdown::default(),
+                sockets: LiveSockets::default(),
             })),
         })
     }
@@ -241,6 +255,12 @@ impl Application {
             tokio::spawn(self.state.orders.clone().learn_sellers(stop.clone())),
             tokio::spawn(expiration.run(stop.clone())),
             tokio::spawn(self.state.payments.clone().run_reconciler(stop.clone())),
+            tokio::spawn(
+                self.state
+                    .sockets
+                    .clone()
+                    .run(self.state.stores.bus.clone(), stop.clone()),
+            ),
         ]
     }
 }
@@ -248,19 +268,20 @@ impl Application {
 /// How long shutdown waits for WebSockets to finish their closing handshake.
 const SOCKETS_CLOSE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Stripe when `STRIPE_SECRET_KEY` is set (at `STRIPE_API_BASE` when that is set), else the
-/// built-in test processor.
+/// The processor `PAYMENT_PROCESSOR` chose (Stripe at `STRIPE_API_BASE` when that is set).
 fn processor(config: &Config) -> Arc<dyn Processor> {
-    match &config.stripe_secret_key {
-        Some(key) => {
+    match (config.payment_processor, &config.stripe_secret_key) {
+        (ProcessorKind::Stripe, Some(key)) => {
             tracing::info!(api_base = ?config.stripe_api_base, "payments: Stripe");
             Arc::new(StripeProcessor::new(
                 key.expose(),
                 config.stripe_api_base.as_deref(),
             ))
         }
-        None => {
-            tracing::info!("payments: the built-in test processor (tok_visa pays)");
+        _ => {
+            tracing::warn!(
+                "payments: the built-in test processor (tok_visa pays); no card is charged"
+            );
             Arc::new(TestProcessor::default())
         }
     }

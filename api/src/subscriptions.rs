@@ -20,6 +20,7 @@ use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use uuid::Uuid;
 
 use crate::{
+    auth::Viewer,
     error::ApiError,
     events::{EventPayload, Events},
 };
@@ -68,17 +69,19 @@ impl Drop for Slot {
 /// delivery (the outbox relay after a partial failure) can produce.
 const SEEN: usize = 256;
 
-/// The events `viewer` may see, mapped by `pick` (which returns `None` for other event types).
+/// The events `viewer` may see, mapped by `pick` (which returns `None` for other event types),
+/// until the viewer's session is revoked: the stream ends at the revocation's event, so nothing
+/// published after it reaches this subscriber, whatever becomes of its socket.
 pub fn events<T, F>(
     ctx: &Context<'_>,
-    viewer: Option<Uuid>,
+    viewer: Viewer,
     pick: F,
 ) -> async_graphql::Result<impl Stream<Item = T> + use<T, F>>
 where
     T: Send + 'static,
     F: Fn(&EventPayload) -> Option<T> + Send + 'static,
 {
-    Ok(with_ids(ctx, viewer, pick)?.map(|(_, item)| item))
+    Ok(with_ids(ctx, Some(viewer), pick)?.map(|(_, item)| item))
 }
 
 /// Events everyone may see, each rendered once per distinct selection however many subscribers
@@ -100,7 +103,7 @@ where
 
 fn with_ids<T, F>(
     ctx: &Context<'_>,
-    viewer: Option<Uuid>,
+    viewer: Option<Viewer>,
     pick: F,
 ) -> async_graphql::Result<impl Stream<Item = (Uuid, T)> + use<T, F>>
 where
@@ -112,29 +115,53 @@ where
         None => None,
     };
     let receiver = ctx.data_unchecked::<Events>().bus().subscribe();
+    let user = viewer.map(|v| v.user_id);
     // Grows as events come: an idle subscriber holds no history.
     let mut seen: VecDeque<Uuid> = VecDeque::new();
-    Ok(BroadcastStream::new(receiver).filter_map(move |item| {
-        let _slot = &slot;
-        let out = match item {
-            Ok(event) if event.visible_to(viewer) && !seen.contains(&event.id) => {
-                let picked = pick(&event.payload);
-                if picked.is_some() {
-                    if seen.len() == SEEN {
-                        seen.pop_front();
+    let stream = BroadcastStream::new(receiver)
+        .map(move |item| {
+            let _slot = &slot;
+            match item {
+                Ok(event) => match &event.payload {
+                    EventPayload::SessionsRevoked(revoked)
+                        if viewer.is_some_and(|v| revoked.session_ids.contains(&v.session_id)) =>
+                    {
+                        Step::End
                     }
-                    seen.push_back(event.id);
+                    _ if event.visible_to(user) && !seen.contains(&event.id) => {
+                        let picked = pick(&event.payload);
+                        if picked.is_some() {
+                            if seen.len() == SEEN {
+                                seen.pop_front();
+                            }
+                            seen.push_back(event.id);
+                        }
+                        picked.map_or(Step::Skip, |item| Step::Item(event.id, item))
+                    }
+                    _ => Step::Skip,
+                },
+                Err(BroadcastStreamRecvError::Lagged(n)) => {
+                    tracing::warn!(skipped = n, "a subscriber fell behind the event bus");
+                    Step::Skip
                 }
-                picked.map(|item| (event.id, item))
             }
-            Ok(_) => None,
-            Err(BroadcastStreamRecvError::Lagged(n)) => {
-                tracing::warn!(skipped = n, "a subscriber fell behind the event bus");
-                None
-            }
-        };
-        future::ready(out)
-    }))
+        })
+        .take_while(|step| future::ready(!matches!(step, Step::End)))
+        .filter_map(|step| {
+            future::ready(match step {
+                Step::Item(id, item) => Some((id, item)),
+                Step::Skip | Step::End => None,
+            })
+        });
+    Ok(stream)
+}
+
+/// What one event from the bus means to a subscription.
+enum Step<T> {
+    Item(Uuid, T),
+    Skip,
+    /// The subscriber's session was revoked.
+    End,
 }
 
 /// What a subscription's selection looks like, as a number: the selection set under the field

@@ -191,6 +191,7 @@ impl Server {
                 "JWT_SECRET",
                 "bench-secret-0123456789abcdef-0123456789abcdef",
             )
+            .env("PAYMENT_PROCESSOR", "test")
             .env("ORDER_TTL_SECONDS", settings.order_ttl_seconds.to_string())
             .env("MAX_LIVE_ORDERS", settings.max_live_orders.to_string())
             .env("LOG_FORMAT", "json")

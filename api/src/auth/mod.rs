@@ -16,10 +16,14 @@ pub mod repo;
 pub mod resolvers;
 pub mod service;
 pub mod session_cache;
+pub mod sockets;
 pub mod token;
 pub mod types;
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use async_graphql::Context;
 use uuid::Uuid;
@@ -34,12 +38,16 @@ pub struct Viewer {
     pub session_id: Uuid,
 }
 
-/// The credential a request or connection carried, checked at most once, and only when a
-/// resolver asks who the viewer is (anonymous reads cost no session lookup).
+/// The credential an operation carried, checked at most once per operation, and only when a
+/// resolver asks who the viewer is (anonymous reads cost no session lookup). A WebSocket's
+/// operations each get their own (`sockets::PerOperation`), so a socket's session is checked
+/// again for every query, mutation and subscription it runs.
 #[derive(Clone, Default)]
 pub struct Credential {
     token: Option<String>,
     resolved: Arc<tokio::sync::OnceCell<Option<Viewer>>>,
+    /// Set by `signOut`: the operations after it in the same document or batch run signed out.
+    signed_out: Arc<AtomicBool>,
 }
 
 impl Credential {
@@ -47,18 +55,14 @@ impl Credential {
         Self {
             token,
             resolved: Arc::default(),
-        }
-    }
-
-    /// A credential already checked (a WebSocket's `connection_init`).
-    pub fn checked(viewer: Option<Viewer>) -> Self {
-        Self {
-            token: None,
-            resolved: Arc::new(tokio::sync::OnceCell::new_with(Some(viewer))),
+            signed_out: Arc::default(),
         }
     }
 
     pub async fn viewer(&self, auth: &AuthService) -> ApiResult<Option<Viewer>> {
+        if self.signed_out.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         self.resolved
             .get_or_try_init(|| async {
                 match &self.token {
@@ -68,6 +72,11 @@ impl Credential {
             })
             .await
             .copied()
+    }
+
+    /// From now on this credential stands for nobody.
+    pub fn sign_out(&self) {
+        self.signed_out.store(true, Ordering::Release);
     }
 }
 
@@ -84,13 +93,10 @@ pub async fn require_viewer(ctx: &Context<'_>) -> ApiResult<Viewer> {
     viewer(ctx).await?.ok_or_else(ApiError::unauthenticated)
 }
 
-/// The viewer of a subscription (checked once, when it starts), or `UNAUTHENTICATED`.
+/// The viewer of a subscription (checked when it starts; the stream ends when the session is
+/// revoked, and its socket is closed), or `UNAUTHENTICATED`.
 pub async fn subscriber(ctx: &Context<'_>) -> ApiResult<Viewer> {
-    let credential = ctx.data_opt::<Credential>().cloned().unwrap_or_default();
-    credential
-        .viewer(ctx.data_unchecked::<AuthService>())
-        .await?
-        .ok_or_else(ApiError::unauthenticated)
+    require_viewer(ctx).await
 }
 
 /// Reads the session token from `Authorization: Bearer …` or else the `session` cookie.

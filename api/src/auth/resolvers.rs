@@ -11,7 +11,7 @@ use super::{
     types::{AuthPayload, User},
     viewer,
 };
-use crate::{events::EventPayload, subscriptions};
+use crate::{error::to_completion, events::EventPayload, subscriptions};
 
 #[derive(Default)]
 pub struct AuthQuery;
@@ -84,7 +84,12 @@ impl AuthMutation {
     /// Revokes the current session and clears the cookie; false when there was no session.
     async fn sign_out(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let auth = ctx.data_unchecked::<AuthService>();
-        let signed_out = auth.sign_out(viewer(ctx).await?).await?;
+        let viewer = viewer(ctx).await?;
+        let signing_out = auth.clone();
+        let signed_out = to_completion(async move { signing_out.sign_out(viewer).await }).await?;
+        if let Some(credential) = ctx.data_opt::<crate::auth::Credential>() {
+            credential.sign_out();
+        }
         ctx.append_http_header(axum::http::header::SET_COOKIE, auth.clear_cookie());
         Ok(signed_out)
     }
@@ -97,10 +102,12 @@ impl AuthMutation {
         new_password: String,
     ) -> async_graphql::Result<User> {
         let viewer = require_viewer(ctx).await?;
-        Ok(ctx
-            .data_unchecked::<AuthService>()
-            .change_password(viewer, &current_password, &new_password)
-            .await?)
+        let auth = ctx.data_unchecked::<AuthService>().clone();
+        Ok(to_completion(async move {
+            auth.change_password(viewer, &current_password, &new_password)
+                .await
+        })
+        .await?)
     }
 }
 
@@ -124,7 +131,7 @@ impl AuthSubscription {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = User>> {
         let viewer = subscriber(ctx).await?;
-        subscriptions::events(ctx, Some(viewer.user_id), |payload| match payload {
+        subscriptions::events(ctx, viewer, |payload| match payload {
             EventPayload::UserUpdated(user) => Some(user.clone()),
             _ => None,
         })

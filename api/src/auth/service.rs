@@ -19,7 +19,7 @@ use crate::{
 };
 
 pub const SESSION_COOKIE: &str = "session";
-/// Failed sign-ins for one email allowed within `THROTTLE_WINDOW`.
+/// Sign-in attempts for one email allowed within `THROTTLE_WINDOW` before one succeeds.
 pub const MAX_FAILED_SIGN_INS: u64 = 10;
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 const WRONG_CREDENTIALS: &str = "wrong email or password";
@@ -107,7 +107,7 @@ impl AuthService {
             return Err(ApiError::field("password", "must not be empty"));
         }
         let throttle = throttle_key(email.as_str());
-        self.refuse_if_throttled(&throttle).await?;
+        self.count_attempt(&throttle).await?;
 
         let user = repo::find_user_by_email(&self.db, email.as_str()).await?;
         let ok = password.chars().count() <= super::types::PASSWORD_MAX
@@ -118,7 +118,6 @@ impl AuthService {
             .await
             .map_err(ApiError::internal)?;
         let Some(user) = user.filter(|_| ok) else {
-            self.count_failure(&throttle).await?;
             return Err(ApiError::Unauthenticated(WRONG_CREDENTIALS.into()));
         };
         self.locks
@@ -140,7 +139,13 @@ impl AuthService {
         // Tombstone first: once it is down no replica honours the session from its cache, and if
         // it cannot be written nothing has changed and the client can retry.
         self.sessions.forget(&[viewer.session_id]).await?;
-        Ok(repo::revoke_session(&self.db, viewer.session_id, db::now()).await?)
+        let txn = db::begin_write(&self.db).await?;
+        let revoked = repo::revoke_session(&txn, viewer.session_id, db::now()).await?;
+        let events = revoked_event(viewer.user_id, vec![viewer.session_id]);
+        events::record(&txn, &events).await?;
+        txn.commit().await?;
+        self.events.publish_committed(&events).await;
+        Ok(revoked)
     }
 
     /// Changes the password after checking the current one, and signs out every other session.
@@ -156,18 +161,21 @@ impl AuthService {
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
         let throttle = throttle_key(&user.email);
-        self.refuse_if_throttled(&throttle).await?;
+        self.count_attempt(&throttle).await?;
         let ok = current.chars().count() <= super::types::PASSWORD_MAX
             && password::verify(current.to_owned(), Some(user.password_hash.clone()))
                 .await
                 .map_err(ApiError::internal)?;
         if !ok {
-            self.count_failure(&throttle).await?;
             return Err(ApiError::field(
                 "currentPassword",
                 "is not your current password",
             ));
         }
+        self.locks
+            .reset(&throttle)
+            .await
+            .map_err(ApiError::internal)?;
         let hash = password::hash(new.expose().to_owned())
             .await
             .map_err(ApiError::internal)?;
@@ -180,10 +188,13 @@ impl AuthService {
         // Before the commit: if the tombstones cannot be written, nothing changes.
         self.sessions.forget(&revoked).await?;
         let user = User::from(user);
-        let updated = [DomainEvent::new(
+        let mut updated = vec![DomainEvent::new(
             EventPayload::UserUpdated(user.clone()),
             Some(viewer.user_id),
         )];
+        if !revoked.is_empty() {
+            updated.extend(revoked_event(viewer.user_id, revoked));
+        }
         events::record(&txn, &updated).await?;
         txn.commit().await?;
         self.events.publish_committed(&updated).await;
@@ -193,15 +204,28 @@ impl AuthService {
     /// The viewer a token stands for, if it is genuine and its session is live (see
     /// `SessionCache` for how most requests skip the database).
     pub async fn authenticate(&self, token: &str) -> ApiResult<Option<Viewer>> {
+        Ok(self
+            .authenticate_until(token)
+            .await?
+            .map(|(viewer, _)| viewer))
+    }
+
+    /// The viewer a token stands for, and when the token expires (a WebSocket is closed then).
+    pub async fn authenticate_until(
+        &self,
+        token: &str,
+    ) -> ApiResult<Option<(Viewer, chrono::DateTime<chrono::Utc>)>> {
         let Some(claims) = self.keys.verify(token) else {
             return Ok(None);
         };
+        let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_default();
         match self.sessions.get(claims.jti, claims.sub).await {
             Cached::Live(user_id) => {
-                return Ok(Some(Viewer {
+                let viewer = Viewer {
                     user_id,
                     session_id: claims.jti,
-                }));
+                };
+                return Ok(Some((viewer, expires_at)));
             }
             Cached::Refused => return Ok(None),
             Cached::Unknown => {}
@@ -214,10 +238,11 @@ impl AuthService {
             return Ok(None);
         };
         self.sessions.remember(&session, now).await;
-        Ok(Some(Viewer {
+        let viewer = Viewer {
             user_id: session.user_id,
             session_id: session.id,
-        }))
+        };
+        Ok(Some((viewer, expires_at.min(session.expires_at))))
     }
 
     pub async fn user(&self, id: Uuid) -> ApiResult<Option<User>> {
@@ -260,23 +285,33 @@ impl AuthService {
             .to_string()
     }
 
-    async fn refuse_if_throttled(&self, key: &str) -> ApiResult<()> {
-        let hits = self.locks.hits(key).await.map_err(ApiError::internal)?;
-        if hits.count >= MAX_FAILED_SIGN_INS {
+    /// Counts an attempt before any work is done for it, so concurrent guesses cannot all pass
+    /// a check made before the first of them fails: the 11th attempt in a window is refused
+    /// however many run at once. A success closes the window; a failure stays counted.
+    async fn count_attempt(&self, key: &str) -> ApiResult<()> {
+        let hits = self
+            .locks
+            .hit(key, THROTTLE_WINDOW)
+            .await
+            .map_err(ApiError::internal)?;
+        if hits.count > MAX_FAILED_SIGN_INS {
             return Err(ApiError::RateLimited {
                 retry_after_seconds: hits.resets_in.as_secs().max(1),
             });
         }
         Ok(())
     }
+}
 
-    async fn count_failure(&self, key: &str) -> ApiResult<()> {
-        self.locks
-            .hit(key, THROTTLE_WINDOW)
-            .await
-            .map_err(ApiError::internal)?;
-        Ok(())
-    }
+/// The event that closes revoked sessions' WebSockets on every replica.
+fn revoked_event(user_id: Uuid, session_ids: Vec<Uuid>) -> Vec<DomainEvent> {
+    vec![DomainEvent::new(
+        EventPayload::SessionsRevoked(events::SessionsRevoked {
+            user_id,
+            session_ids,
+        }),
+        Some(user_id),
+    )]
 }
 
 fn throttle_key(email: &str) -> String {

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     auth::{require_viewer, subscriber},
-    error::ApiError,
+    error::{ApiError, to_completion},
     events::EventPayload,
     pagination::{self, Page, PageInfo},
     subscriptions,
@@ -97,20 +97,19 @@ impl OrderMutation {
         let viewer = require_viewer(ctx).await?;
         let ticket_id =
             pagination::parse_id(&ticket_id).ok_or_else(crate::tickets::service::not_found)?;
-        Ok(ctx
-            .data_unchecked::<OrderService>()
-            .create(viewer, ticket_id, expected_version)
-            .await?)
+        let orders = ctx.data_unchecked::<OrderService>().clone();
+        Ok(
+            to_completion(async move { orders.create(viewer, ticket_id, expected_version).await })
+                .await?,
+        )
     }
 
     /// Cancels your unpaid order; its ticket goes back on sale.
     async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Order> {
         let viewer = require_viewer(ctx).await?;
         let id = pagination::parse_id(&id).ok_or_else(super::service::not_found)?;
-        Ok(ctx
-            .data_unchecked::<OrderService>()
-            .cancel(viewer, id)
-            .await?)
+        let orders = ctx.data_unchecked::<OrderService>().clone();
+        Ok(to_completion(async move { orders.cancel(viewer, id).await }).await?)
     }
 }
 
@@ -124,8 +123,8 @@ impl OrderSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
-        let viewer = subscriber(ctx).await?.user_id;
-        subscriptions::events(ctx, Some(viewer), |payload| match payload {
+        let viewer = subscriber(ctx).await?;
+        subscriptions::events(ctx, viewer, |payload| match payload {
             EventPayload::OrderCreated(o) => Some(o.clone()),
             _ => None,
         })
@@ -138,8 +137,8 @@ impl OrderSubscription {
         ctx: &Context<'_>,
         id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
-        let viewer = subscriber(ctx).await?.user_id;
-        subscriptions::events(ctx, Some(viewer), move |payload| match payload {
+        let viewer = subscriber(ctx).await?;
+        subscriptions::events(ctx, viewer, move |payload| match payload {
             EventPayload::OrderUpdated(o) if id.as_ref().is_none_or(|id| *id == o.id) => {
                 Some(o.clone())
             }
@@ -152,8 +151,8 @@ impl OrderSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
-        let viewer = subscriber(ctx).await?.user_id;
-        subscriptions::events(ctx, Some(viewer), |payload| match payload {
+        let viewer = subscriber(ctx).await?;
+        subscriptions::events(ctx, viewer, |payload| match payload {
             EventPayload::OrderExpired(o) => Some(o.clone()),
             _ => None,
         })

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::{
     auth::{require_viewer, subscriber},
+    error::to_completion,
     events::EventPayload,
     pagination, subscriptions,
 };
@@ -59,10 +60,8 @@ impl PaymentMutation {
         let viewer = require_viewer(ctx).await?;
         let order_id =
             pagination::parse_id(&order_id).ok_or_else(crate::orders::service::not_found)?;
-        Ok(ctx
-            .data_unchecked::<PaymentService>()
-            .pay(viewer, order_id, &token)
-            .await?)
+        let payments = ctx.data_unchecked::<PaymentService>().clone();
+        Ok(to_completion(async move { payments.pay(viewer, order_id, &token).await }).await?)
     }
 }
 
@@ -76,8 +75,8 @@ impl PaymentSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Charge>> {
-        let viewer = subscriber(ctx).await?.user_id;
-        subscriptions::events(ctx, Some(viewer), |payload| match payload {
+        let viewer = subscriber(ctx).await?;
+        subscriptions::events(ctx, viewer, |payload| match payload {
             EventPayload::ChargeCreated(c) => Some(c.clone()),
             _ => None,
         })

@@ -372,11 +372,16 @@ impl LockStore for RedisStore {
 impl EventBus for RedisStore {
     async fn publish(&self, event: &DomainEvent) -> anyhow::Result<()> {
         let payload = serde_json::to_string(event)?;
-        let _: i64 = self
+        let heard: i64 = self
             .conn
             .clone()
             .publish(&self.events_channel, payload)
             .await?;
+        // Every replica, this one included, keeps a subscriber on the channel: nobody hearing it
+        // means every subscriber is reconnecting, so the event must stay for the relay.
+        if heard == 0 {
+            anyhow::bail!("no subscriber heard the event (all reconnecting?)");
+        }
         Ok(())
     }
 

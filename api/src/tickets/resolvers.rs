@@ -1,16 +1,18 @@
 //! GraphQL resolvers of tickets.
 
-use async_graphql::{Context, ID, Object, Subscription};
+use async_graphql::{Context, ID, Object, Subscription, dataloader::DataLoader};
 use futures_util::Stream;
 
 use super::{
     TicketService,
+    loader::TicketLoader,
     types::{
         CreateTicketInput, Ticket, TicketConnection, TicketEdge, TicketStatus, UpdateTicketInput,
     },
 };
 use crate::{
     auth::require_viewer,
+    error::ApiError,
     events::EventPayload,
     pagination::{self, Page, PageInfo},
     subscriptions::{self, Shared},
@@ -73,13 +75,22 @@ impl TicketQuery {
             .map(Ticket::from))
     }
 
+    /// Federation entity resolver, through the loader: a gateway's batch of representations
+    /// costs one query, not one per representation (at most `MAX_ENTITY_REPRESENTATIONS`).
     #[graphql(entity)]
     async fn find_ticket_by_id(
         &self,
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Ticket>> {
-        self.ticket(ctx, id).await
+        let Some(id) = pagination::parse_id(&id) else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data_unchecked::<DataLoader<TicketLoader>>()
+            .load_one(id)
+            .await
+            .map_err(|err| ApiError::internal(anyhow::anyhow!("loading a ticket: {err}")))?)
     }
 }
 

@@ -91,6 +91,18 @@ pub const PRICE_MAX: i64 = 1_000_000;
 /// 1 to 200 characters after trimming.
 pub struct Title(String);
 
+/// Characters that change how the text around them reads without showing themselves: bidi
+/// embeddings, overrides, isolates and marks (with which "Concert U+202E kcit" reads otherwise on
+/// screen than in the database) and zero-width spaces, joiners of words, the byte-order mark.
+/// The zero-width joiner and non-joiner stay allowed: emoji sequences and several scripts need
+/// them.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}')
+}
+
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let title = raw.trim();
@@ -106,6 +118,11 @@ impl Title {
             Err(FieldError::new(
                 "title",
                 "must not contain control characters",
+            ))
+        } else if title.chars().any(is_invisible_format) {
+            Err(FieldError::new(
+                "title",
+                "must not contain direction overrides or invisible characters",
             ))
         } else {
             Ok(Self(title.to_owned()))

@@ -382,6 +382,34 @@ async fn without_redis_sessions_are_checked_in_the_database_and_sign_out_waits_f
     assert_refused(&app, &session.token).await;
 }
 
+/// The throttle counts an attempt before the password is hashed: 200 wrong passwords sent at
+/// once for one email get at most 10 answers that judge the password (`UNAUTHENTICATED`); the
+/// rest are `RATE_LIMITED` (the check made before hashing let 13 to 68 through).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_guesses_get_at_most_ten_verdicts() {
+    let (_env, app) = spawn().await;
+    let email = unique_email();
+    app.sign_up(&email).await;
+    let guesses = (0..200).map(|n| {
+        let app = &app;
+        let email = &email;
+        async move { app.sign_in(email, &format!("wrong password {n}")).await }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let verdicts = answers
+        .iter()
+        .filter(|b| error_code(b) == Some("UNAUTHENTICATED"))
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|b| error_code(b) == Some("RATE_LIMITED"))
+        .count();
+    assert!(verdicts <= 10, "{verdicts} guesses were judged");
+    assert_eq!(verdicts + limited, 200, "every answer is one of the two");
+    let body = app.sign_in(&email, PASSWORD).await;
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_failed_sign_ins_rate_limit_that_email_only() {
     let (_env, app) = spawn().await;

@@ -401,3 +401,55 @@ async fn redis_restarted_empty_under_load_double_sells_nothing_and_recovers() {
         "every order expired within 3 s of its deadline, every ticket back on sale"
     );
 }
+
+/// A client that goes away in the middle of `createOrder` is not a crash between its steps: the
+/// reservation, stuck behind a row another transaction holds, finishes once it is free, and the
+/// ticket is the buyer's (on the code before, the dropped request left its lock behind with no
+/// order, and the ticket could be ordered by nobody for 30 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_order_whose_client_goes_away_still_finishes() {
+    let (env, app) = spawn().await;
+    let m = Market::open(&app).await;
+    let id = uuid::Uuid::parse_str(m.ticket_id().as_str().unwrap()).unwrap();
+    let db = env.db().await;
+    // Holds the ticket's row (and SQLite's write lock), so the reservation waits after its lock.
+    let txn = api::db::begin_write(&db).await.unwrap();
+    ticket::Entity::update_many()
+        .col_expr(
+            ticket::Column::Version,
+            sea_orm::sea_query::Expr::col(ticket::Column::Version),
+        )
+        .filter(ticket::Column::Id.eq(id))
+        .exec(&txn)
+        .await
+        .unwrap();
+    let gone = tokio::time::timeout(
+        Duration::from_millis(700),
+        create_order(&app, &m.buyer.token, m.ticket_id()),
+    )
+    .await;
+    assert!(
+        gone.is_err(),
+        "the reservation waited for the row: {gone:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    txn.rollback().await.unwrap();
+
+    let reserved = eventually(Duration::from_secs(10), || async {
+        ticket(&app, m.ticket_id()).await["status"] == "RESERVED"
+    })
+    .await;
+    assert!(reserved, "{}", ticket(&app, m.ticket_id()).await);
+    let mine = app
+        .gql(
+            "{ orders { edges { node { id status } } } }",
+            json!({}),
+            Some(&m.buyer.token),
+        )
+        .await;
+    assert_eq!(
+        mine["data"]["orders"]["edges"].as_array().map(Vec::len),
+        Some(1),
+        "{mine}"
+    );
+}

@@ -50,6 +50,121 @@ async fn one_operation_carries_at_most_max_root_fields() {
     );
 }
 
+/// A ticket's fields through fragments where F1 spreads F2 twice, F2 spreads F3 twice, …: `n`
+/// fragments, under 50 bytes each, select 2^(n-1) fields once expanded, at one root field.
+fn fan_out(n: usize) -> String {
+    let mut q = String::from("query { tickets(first: 1) { edges { node { ...F1 } } } }\n");
+    for i in 1..n {
+        q.push_str(&format!(
+            "fragment F{i} on Ticket {{ ...F{0} ...F{0} }}\n",
+            i + 1
+        ));
+    }
+    q.push_str(&format!("fragment F{n} on Ticket {{ id }}\n"));
+    q
+}
+
+/// Fragments that double at every level are measured once each: a document of a few hundred
+/// bytes that would expand to a million selections is refused before any walk expands it (on the
+/// code before this check it took seconds of a core and then answered), on every transport, and
+/// the server answers others meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fragment_fan_out_is_refused_before_it_is_expanded() {
+    let (_env, app) = spawn().await;
+    let small = app.gql(&fan_out(6), json!({}), None).await;
+    assert!(small["data"]["tickets"]["edges"].is_array(), "{small}");
+
+    let huge = fan_out(21);
+    assert!(huge.len() < 1300, "{}", huge.len());
+    let body = app.gql(&huge, json!({}), None).await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert!(message(&body).contains("MAX_QUERY_SELECTIONS"), "{body}");
+    assert!(body.get("data").is_none_or(Value::is_null), "{body}");
+
+    // The same over GET and over a WebSocket.
+    let get: Value = reqwest::Client::new()
+        .get(format!("{}/graphql", app.url))
+        .query(&[("query", huge.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(message(&get).contains("MAX_QUERY_SELECTIONS"), "{get}");
+    let mut ws = WsClient::connect(&app, WsOptions::default()).await;
+    let subscription = huge.replacen(
+        "query { tickets(first: 1) { edges { node",
+        "subscription { ticketCreated { ... on Ticket",
+        1,
+    );
+    ws.subscribe("fan", &subscription.replacen("} } } }", "} } }", 1))
+        .await;
+    let refused = ws
+        .next_message(Duration::from_secs(10))
+        .await
+        .expect("an answer");
+    assert!(
+        refused.to_string().contains("MAX_QUERY_SELECTIONS"),
+        "{refused}"
+    );
+}
+
+/// A query text longer than `MAX_QUERY_BYTES` is refused before it is parsed (four 1 MB
+/// `{ a a a … }` documents had taken the server to 685 MiB), while variables may still use the
+/// rest of the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_longer_than_max_query_bytes_is_refused_unparsed() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_with(&[("MAX_QUERY_BYTES", "2048")]).await;
+    let wide = format!("{{ {} }}", "a ".repeat(1500));
+    let body = app.gql(&wide, json!({}), None).await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert!(message(&body).contains("MAX_QUERY_BYTES"), "{body}");
+    // A document that does not even parse is refused for its length, not its syntax.
+    let junk = "{".repeat(3000);
+    let body = app.gql(&junk, json!({}), None).await;
+    assert!(message(&body).contains("MAX_QUERY_BYTES"), "{body}");
+    let get = reqwest::Client::new()
+        .get(format!("{}/graphql", app.url))
+        .query(&[("query", junk.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 400);
+    let get: Value = get.json().await.unwrap();
+    assert!(message(&get).contains("MAX_QUERY_BYTES"), "{get}");
+
+    // Variables are not the query: a long title in a variable is judged by the title's rule.
+    let seller = app.sign_up(&unique_email()).await;
+    let body = app
+        .gql(
+            "mutation($i: CreateTicketInput!) { createTicket(input: $i) { id } }",
+            json!({ "i": { "title": "x".repeat(5000), "price": "1.00" } }),
+            Some(&seller.token),
+        )
+        .await;
+    assert_eq!(error_fields(&body), ["title"], "{body}");
+}
+
+/// A nest of fields and fragments deeper than the recursion limit is refused, whichever way the
+/// nesting is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nesting_through_fragments_is_held_to_the_recursion_limit() {
+    let (_env, app) = spawn().await;
+    let mut deep = String::from("{ ...F0 }");
+    for i in 0..20 {
+        deep.push_str(&format!(
+            " fragment F{i} on Query {{ ... on Query {{ ...F{} }} }}",
+            i + 1
+        ));
+    }
+    deep.push_str(" fragment F20 on Query { __typename }");
+    let body = app.gql(&deep, json!({}), None).await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert!(message(&body).contains("levels deep"), "{body}");
+}
+
 /// One WebSocket holds at most `WS_MAX_SUBSCRIPTIONS` live subscriptions; completing one frees
 /// its place.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,4 +284,89 @@ async fn an_oversized_websocket_message_closes_that_socket() {
     );
     let alive = app.gql("{ __typename }", json!({}), None).await;
     assert_eq!(alive["data"]["__typename"], "Query");
+}
+
+/// `/metrics` does not grow with what clients invent: 300 requests with made-up methods add one
+/// series (`method="OTHER"`), not 300.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_methods_do_not_grow_the_metrics() {
+    let (_env, app) = spawn().await;
+    for n in 0..300 {
+        let method = reqwest::Method::from_bytes(format!("X{n}ZZY").as_bytes()).unwrap();
+        app.client
+            .request(method, format!("{}/graphql", app.url))
+            .send()
+            .await
+            .unwrap();
+    }
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("ZZY"), "a made-up method became a label");
+    assert!(metrics.contains("method=\"OTHER\""), "{metrics}");
+    assert!(metrics.len() < 16 * 1024, "{} bytes", metrics.len());
+}
+
+/// `_entities` resolves tickets through the loader (one query for a batch, where each
+/// representation had been a query of its own) and takes at most `MAX_ENTITY_REPRESENTATIONS`
+/// representations per operation, counted before anything runs, whether they come in a variable
+/// or in the document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entity_representations_are_batched_and_bounded() {
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_with(&[("MAX_ENTITY_REPRESENTATIONS", "50")])
+        .await;
+    let seller = app.sign_up(&unique_email()).await;
+    let ticket = create_ticket(&app, &seller.token, "Entity", "5.00").await;
+    const ENTITIES: &str =
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on Ticket { id title } } }";
+    let reps = |n: usize| {
+        (0..n)
+            .map(|i| {
+                let id = if i == 0 {
+                    ticket["id"].as_str().unwrap().to_owned()
+                } else {
+                    uuid::Uuid::now_v7().to_string()
+                };
+                json!({ "__typename": "Ticket", "id": id })
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let before = statements(&app, "SELECT", "tickets").await;
+    let body = app.gql(ENTITIES, json!({ "r": reps(50) }), None).await;
+    assert_eq!(body["data"]["_entities"][0]["title"], "Entity", "{body}");
+    assert_eq!(body["data"]["_entities"].as_array().unwrap().len(), 50);
+    let selects = statements(&app, "SELECT", "tickets").await - before;
+    assert!(selects <= 2, "{selects} queries for 50 representations");
+
+    let body = app.gql(ENTITIES, json!({ "r": reps(51) }), None).await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert!(
+        message(&body).contains("MAX_ENTITY_REPRESENTATIONS"),
+        "{body}"
+    );
+    let inline = format!(
+        "{{ a: _entities(representations: [{0}]) {{ __typename }} b: _entities(representations: \
+         [{0}]) {{ __typename }} }}",
+        (0..26)
+            .map(|_| format!(
+                "{{__typename: \"Ticket\", id: \"{}\"}}",
+                uuid::Uuid::now_v7()
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let body = app.gql(&inline, json!({}), None).await;
+    assert!(
+        message(&body).contains("MAX_ENTITY_REPRESENTATIONS"),
+        "{body}"
+    );
 }

@@ -551,23 +551,6 @@ async fn two_replicas_announce_an_expiry_once_and_share_changes() {
     }
 }
 
-/// The `tickets_db_statements_total` counter for one verb and table.
-async fn statements(app: &TestApp, verb: &str, table: &str) -> u64 {
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series = format!("tickets_db_statements_total{{verb=\"{verb}\",table=\"{table}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&series))
-        .map_or(0, |n| n.trim().parse().unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listing_orders_with_their_tickets_loads_tickets_in_one_batch() {
     let (_env, app) = spawn().await;

@@ -446,3 +446,39 @@ async fn shutdown_finishes_requests_in_flight_and_closes_websockets_with_reconne
         .unwrap();
     assert_eq!(stripe.charged().len(), 1);
 }
+
+/// A session signed out on one replica loses its WebSockets on the others (4403), and they hear
+/// no private event meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_on_one_replica_closes_the_sessions_websockets_on_the_others() {
+    if !multi_process() {
+        return;
+    }
+    let env = TestEnv::new().await;
+    let replicas = three_replicas(&env, &[]).await;
+    let user = replicas[0].app.sign_up(&unique_email()).await;
+    let mut sockets = Vec::new();
+    for r in &replicas[1..] {
+        let mut ws = ws_as(&r.app, &user.token).await;
+        ws.subscribe("u", "subscription { userUpdated { id email } }")
+            .await;
+        sockets.push(ws);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let out = replicas[0]
+        .app
+        .gql("mutation { signOut }", json!({}), Some(&user.token))
+        .await;
+    assert_eq!(out["data"]["signOut"], true, "{out}");
+    for (n, ws) in sockets.iter_mut().enumerate() {
+        let closed = ws.next_message(Duration::from_secs(5)).await;
+        assert_eq!(
+            closed
+                .as_ref()
+                .map(|m| (m["type"].clone(), m["code"].clone())),
+            Some((json!("close"), json!(4403))),
+            "replica {}: {closed:?}",
+            n + 1
+        );
+    }
+}

@@ -279,3 +279,59 @@ async fn redis_expiry_notifications_are_switched_on() {
     let key = tokio::time::timeout(Duration::from_secs(5), expirations.recv()).await;
     assert_eq!(key.expect("announced").unwrap(), "lock:n");
 }
+
+/// A `PUBLISH` that no subscriber heard (every subscriber connection is down, this process's
+/// own included) is a failed publish, so the outbox keeps the event for the relay instead of
+/// marking it published. Redis's ACL keeps the subscriber from coming back meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_that_nobody_heard_is_a_failure() {
+    if backend() != Backend::PostgresRedis {
+        return;
+    }
+    let redis = PrivateRedis::start();
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let s = Stores::redis(&redis.url, "t:").await.unwrap();
+    let event = || {
+        DomainEvent::new(
+            EventPayload::UserCreated(api::auth::types::User {
+                id: async_graphql::ID(uuid::Uuid::now_v7().to_string()),
+                email: "a@example.com".into(),
+                created_at: chrono::Utc::now(),
+            }),
+            None,
+        )
+    };
+    s.bus
+        .publish(&event())
+        .await
+        .expect("heard by its own subscriber");
+
+    let cmd = |args: &[&str]| {
+        let mut c = redis::cmd(args[0]);
+        for a in &args[1..] {
+            c.arg(*a);
+        }
+        c
+    };
+    let _: () = cmd(&["ACL", "SETUSER", "default", "-subscribe", "-psubscribe"])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let _: i64 = cmd(&["CLIENT", "KILL", "TYPE", "pubsub"])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let refused = s.bus.publish(&event()).await;
+    assert!(refused.is_err(), "a publish nobody heard counted as done");
+
+    let _: () = cmd(&["ACL", "SETUSER", "default", "+subscribe", "+psubscribe"])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let back = eventually(Duration::from_secs(10), || async {
+        s.bus.publish(&event()).await.is_ok()
+    })
+    .await;
+    assert!(back, "publishing works again once the subscriber is back");
+}

@@ -108,6 +108,10 @@ impl TestEnv {
         if backend() == Backend::PostgresRedis {
             vars.insert("REDIS_URL".into(), redis_url());
         }
+        // PostgreSQL refuses to start with the test processor unless it is asked for by name.
+        if !extra.iter().any(|(k, _)| *k == "STRIPE_SECRET_KEY") {
+            vars.insert("PAYMENT_PROCESSOR".into(), "test".into());
+        }
         for (k, v) in extra {
             vars.insert((*k).to_owned(), (*v).to_owned());
         }
@@ -621,4 +625,21 @@ impl Replica {
             .unwrap();
         status.success()
     }
+}
+
+/// The `tickets_db_statements_total` counter for one verb and table.
+pub async fn statements(app: &TestApp, verb: &str, table: &str) -> u64 {
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!("tickets_db_statements_total{{verb=\"{verb}\",table=\"{table}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |n| n.trim().parse().unwrap())
 }

@@ -40,6 +40,11 @@ async fn bad_ticket_input_names_each_field_and_creates_nothing() {
         ("ok", "1.001", vec!["price"]),
         ("ok", "1000000.01", vec!["price"]),
         ("", "0", vec!["title", "price"]),
+        // A right-to-left override, a zero-width space, a byte-order mark, an isolate.
+        ("Concert \u{202E}kcit", "10", vec!["title"]),
+        ("Con\u{200B}cert", "10", vec!["title"]),
+        ("\u{FEFF}Concert", "10", vec!["title"]),
+        ("Concert \u{2067}x\u{2069}", "10", vec!["title"]),
     ] {
         let body = app
             .gql(

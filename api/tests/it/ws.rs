@@ -206,3 +206,103 @@ async fn protocol_mistakes_get_the_protocols_close_codes() {
         "{closed}"
     );
 }
+
+/// Messages until the socket closes (or `within` passes): what it heard, and the close code.
+async fn until_closed(
+    ws: &mut WsClient,
+    within: Duration,
+) -> (Vec<serde_json::Value>, Option<u64>) {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut heard = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match ws.next_message(left).await {
+            Some(msg) if msg["type"] == "close" => return (heard, msg["code"].as_u64()),
+            Some(msg) => heard.push(msg),
+            None => return (heard, None),
+        }
+    }
+}
+
+/// A second session of `user`'s account.
+async fn second_session(app: &TestApp, user: &Session) -> Session {
+    let email = app.me(&user.token).await["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Session::from_payload(&app.sign_in(&email, PASSWORD).await["data"]["signIn"])
+        .expect("signed in again")
+}
+
+/// After `signOut` over HTTP, the session's open WebSocket is closed with 4403 and, until then,
+/// answers nothing as that session: no `me`, and no `orderCreated` for the order the account's
+/// other session makes (on the code before this, the socket went on answering both).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_closes_the_sessions_websocket_and_it_hears_nothing_after() {
+    let (_env, app) = spawn().await;
+    let m = crate::market::Market::open(&app).await;
+    let other = second_session(&app, &m.buyer).await;
+    let mut ws = crate::market::ws_as(&app, &m.buyer.token).await;
+    ws.subscribe("o", "subscription { orderCreated { id } }")
+        .await;
+    ws.subscribe("me", "{ me { email } }").await;
+    let me = ws.next_data("me", Duration::from_secs(5)).await.unwrap();
+    assert!(me["data"]["me"]["email"].is_string(), "{me}");
+
+    let out = app
+        .gql("mutation { signOut }", json!({}), Some(&m.buyer.token))
+        .await;
+    assert_eq!(out["data"]["signOut"], true, "{out}");
+    ws.subscribe("me2", "{ me { email } }").await;
+    let order = crate::market::create_order(&app, &other.token, m.ticket_id()).await;
+    assert!(order["data"]["createOrder"]["id"].is_string(), "{order}");
+
+    let (heard, code) = until_closed(&mut ws, Duration::from_secs(10)).await;
+    assert_eq!(code, Some(4403), "heard {heard:?}");
+    for msg in &heard {
+        assert_ne!(msg["id"], "o", "a private event after signing out: {msg}");
+        assert!(
+            !msg.to_string().contains("@"),
+            "the account's email after signing out: {msg}"
+        );
+    }
+}
+
+/// `changePassword` signs out every other session: their WebSockets are closed with 4403, the
+/// changing session's stays open and hears its own account's update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_password_closes_the_other_sessions_websockets() {
+    let (_env, app) = spawn().await;
+    let user = app.sign_up(&unique_email()).await;
+    let other = second_session(&app, &user).await;
+    let mut theirs = crate::market::ws_as(&app, &other.token).await;
+    let mut mine = crate::market::ws_as(&app, &user.token).await;
+    theirs.subscribe("u", ME_UPDATES).await;
+    mine.subscribe("u", ME_UPDATES).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let changed = app
+        .gql(
+            CHANGE_PASSWORD,
+            json!({ "current": PASSWORD, "new": "new password 1" }),
+            Some(&user.token),
+        )
+        .await;
+    assert!(changed["errors"].is_null(), "{changed}");
+    let (heard, code) = until_closed(&mut theirs, Duration::from_secs(10)).await;
+    assert_eq!(code, Some(4403), "heard {heard:?}");
+    assert!(heard.iter().all(|m| m["id"] != "u"), "{heard:?}");
+    let pushed = mine.next_data("u", Duration::from_secs(5)).await;
+    assert!(pushed.is_some(), "the changing session keeps its socket");
+}
+
+/// A socket whose token expires is closed with 4403 when it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_is_closed_when_its_token_expires() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_with(&[("SESSION_TTL_SECONDS", "3")]).await;
+    let user = app.sign_up(&unique_email()).await;
+    let mut ws = crate::market::ws_as(&app, &user.token).await;
+    ws.subscribe("u", ME_UPDATES).await;
+    let (heard, code) = until_closed(&mut ws, Duration::from_secs(10)).await;
+    assert_eq!(code, Some(4403), "heard {heard:?}");
+}

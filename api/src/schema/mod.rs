@@ -1,0 +1,125 @@
+//! The one place the domain modules' schemas are merged into `Query`, `Mutation` and
+//! `Subscription`, with the limits that protect the server (`documents`).
+
+pub mod documents;
+
+use async_graphql::{
+    MergedObject, MergedSubscription, Response, Schema, SchemaBuilder, ServerError, Value,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
+    futures_util::stream::BoxStream,
+};
+use futures_util::StreamExt;
+use std::sync::Arc;
+
+use crate::{
+    auth::resolvers::{AuthMutation, AuthQuery, AuthSubscription},
+    error::{FieldError, fields_value},
+    metrics::Metrics,
+    orders::resolvers::{OrderMutation, OrderQuery, OrderSubscription},
+    payments::resolvers::{PaymentMutation, PaymentQuery, PaymentSubscription},
+    tickets::resolvers::{TicketMutation, TicketQuery, TicketSubscription},
+};
+
+#[derive(MergedObject, Default)]
+pub struct Query(AuthQuery, TicketQuery, OrderQuery, PaymentQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(AuthMutation, TicketMutation, OrderMutation, PaymentMutation);
+
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(
+    AuthSubscription,
+    TicketSubscription,
+    OrderSubscription,
+    PaymentSubscription,
+);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+/// The schema's types, without limits or data: what `schema.graphql` is exported from.
+pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .enable_federation()
+}
+
+/// The SDL written to the top-level `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// Gives every error a code from API.md. Errors raised by our resolvers carry one already; those
+/// without come from async-graphql itself (parse, validation, input coercion, limits), which are
+/// all the client's input, so they become `BAD_USER_INPUT`.
+pub struct ErrorCodes(pub Metrics);
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension(self.0.clone()))
+    }
+}
+
+struct ErrorCodesExtension(Metrics);
+
+impl ErrorCodesExtension {
+    fn fix(&self, mut response: Response) -> Response {
+        for error in &mut response.errors {
+            coded(error);
+            if let Some(Value::String(code)) = error.extensions.as_ref().and_then(|e| e.get("code"))
+            {
+                self.0.graphql_error(code);
+            }
+        }
+        response
+    }
+}
+
+fn coded(error: &mut ServerError) {
+    let field = blamed_field(&error.message);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", "BAD_USER_INPUT");
+        let fields: Vec<FieldError> = field.into_iter().collect();
+        extensions.set("fields", fields_value(&fields));
+    }
+}
+
+/// The input field an input-coercion error of async-graphql is about, where its message says:
+/// `Invalid value for argument "first", …` names an argument (the last segment of a path such as
+/// `input.title`); a `Decimal` that does not parse is a price, the only decimal input there is.
+fn blamed_field(message: &str) -> Option<FieldError> {
+    if message.starts_with("Failed to parse \"Decimal\"")
+        || message.starts_with("Expected input type \"Decimal\"")
+    {
+        return Some(FieldError::new(
+            "price",
+            "must be a decimal number such as 20.00",
+        ));
+    }
+    let rest = message.strip_prefix("Invalid value for argument \"")?;
+    let (path, _) = rest.split_once('"')?;
+    let field = path.rsplit('.').next().unwrap_or(path);
+    Some(FieldError::new(field, message))
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        self.fix(next.run(ctx).await)
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let this = ErrorCodesExtension(self.0.clone());
+        next.run(ctx, stream)
+            .map(move |response| this.fix(response))
+            .boxed()
+    }
+}
