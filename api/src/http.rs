@@ -13,7 +13,7 @@ use std::{
 };
 
 use async_graphql::{
-    BatchRequest, Data, Request,
+    BatchRequest, BatchResponse, Data, Request,
     http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
     parser::types::{DocumentOperations, OperationType},
 };
@@ -212,7 +212,19 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
         );
     }
     let batch = batch.data(Credential::new(auth::token_from_headers(&headers)));
-    GraphQLResponse::from(state.schema.execute_batch(batch).await).into_response()
+    // One after the other, not all at once as async-graphql would: a batch's operations share
+    // its credential, and one after `signOut` must run signed out, not race it.
+    let response = match batch {
+        BatchRequest::Single(request) => BatchResponse::Single(state.schema.execute(request).await),
+        BatchRequest::Batch(requests) => {
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(state.schema.execute(request).await);
+            }
+            BatchResponse::Batch(responses)
+        }
+    };
+    GraphQLResponse::from(response).into_response()
 }
 
 async fn graphql_get(

@@ -131,6 +131,7 @@ impl Application {
             .limit_complexity(config.max_query_complexity)
             .extension(ErrorCodes(metrics.clone()))
             .extension(PerOperation)
+            .extension(subscriptions::SocketOperations)
             // Last: it stands in for the parser.
             .extension(Documents::new(DocumentLimits {
                 max_bytes: config.max_query_bytes,

@@ -12,8 +12,10 @@ use std::{
 };
 
 use async_graphql::{
-    Context, ContextSelectionSet, OutputType, Positioned, ServerResult, Value,
-    parser::types::Field, registry::Registry,
+    Context, ContextSelectionSet, OutputType, Positioned, Response, ServerResult, Value,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute},
+    parser::types::Field,
+    registry::Registry,
 };
 use futures_util::{Stream, StreamExt, future};
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
@@ -53,6 +55,44 @@ impl SubscriptionSlots {
                     self.limit
                 ))
             })
+    }
+}
+
+/// Holds the queries and mutations running on one WebSocket to the same `WS_MAX_SUBSCRIPTIONS`
+/// places as its subscriptions (each takes one while it runs), so a socket cannot have thousands
+/// of operations in flight at once. HTTP requests carry no slots and are held per request.
+pub struct SocketOperations;
+
+impl ExtensionFactory for SocketOperations {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(SocketOperations)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for SocketOperations {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let slot = match ctx
+            .data_opt::<SubscriptionSlots>()
+            .map(SubscriptionSlots::take)
+        {
+            Some(Ok(slot)) => Some(slot),
+            Some(Err(err)) => {
+                let err = async_graphql::Error::from(err);
+                let mut refused = async_graphql::ServerError::new(err.message, None);
+                refused.extensions = err.extensions;
+                return Response::from_errors(vec![refused]);
+            }
+            None => None,
+        };
+        let response = next.run(ctx, operation_name).await;
+        drop(slot);
+        response
     }
 }
 

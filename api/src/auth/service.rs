@@ -188,13 +188,16 @@ impl AuthService {
         // Before the commit: if the tombstones cannot be written, nothing changes.
         self.sessions.forget(&revoked).await?;
         let user = User::from(user);
-        let mut updated = vec![DomainEvent::new(
+        // The revocation first: the sessions it ends hear nothing after it, this update included.
+        let mut updated = if revoked.is_empty() {
+            Vec::new()
+        } else {
+            revoked_event(viewer.user_id, revoked)
+        };
+        updated.push(DomainEvent::new(
             EventPayload::UserUpdated(user.clone()),
             Some(viewer.user_id),
-        )];
-        if !revoked.is_empty() {
-            updated.extend(revoked_event(viewer.user_id, revoked));
-        }
+        ));
         events::record(&txn, &updated).await?;
         txn.commit().await?;
         self.events.publish_committed(&updated).await;

@@ -395,6 +395,40 @@ mod tests {
         assert!(err.message.contains("12 (at most 10)"), "{}", err.message);
     }
 
+    struct Root;
+
+    #[async_graphql::Object]
+    impl Root {
+        async fn a(&self) -> i32 {
+            1
+        }
+    }
+
+    /// The cache keeps what passed validation only: junk that parses but does not validate
+    /// cannot push the common documents out.
+    #[tokio::test]
+    async fn only_valid_documents_are_cached() {
+        let documents = Documents::new(LIMITS);
+        let schema = async_graphql::Schema::build(
+            Root,
+            async_graphql::EmptyMutation,
+            async_graphql::EmptySubscription,
+        )
+        .extension(documents.clone())
+        .finish();
+        let cached = || documents.cache.lock().unwrap().len();
+        for n in 0..5 {
+            let response = schema.execute(format!("{{ nope{n} }}")).await;
+            assert!(response.is_err());
+        }
+        assert_eq!(cached(), 0, "documents that failed validation were kept");
+        let response = schema.execute("{ a }").await;
+        assert!(response.is_ok(), "{:?}", response.errors);
+        assert_eq!(cached(), 1);
+        let again = schema.execute("{ a }").await;
+        assert_eq!(again.data, response.data);
+    }
+
     #[test]
     fn cycles_and_deep_nesting_are_refused() {
         let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";

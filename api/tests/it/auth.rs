@@ -565,3 +565,40 @@ async fn user_updated_is_pushed_to_its_owner_only() {
         "another user's update leaked"
     );
 }
+
+/// `signOut` ends the credential for what follows it in the same batch or document: the
+/// operations after it run signed out (they had run as the revoked session).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_after_sign_out_in_one_batch_run_signed_out() {
+    let (_env, app) = spawn().await;
+    let user = app.sign_up(&unique_email()).await;
+    let batch: Value = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .bearer_auth(&user.token)
+        .json(&json!([
+            { "query": "mutation { signOut }" },
+            { "query": "{ me { id } }" },
+            { "query": "mutation { createTicket(input: {title: \"After\", price: \"1\"}) { id } }" },
+        ]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(batch[0]["data"]["signOut"], true, "{batch}");
+    assert!(batch[1]["data"]["me"].is_null(), "{batch}");
+    assert_eq!(error_code(&batch[2]), Some("UNAUTHENTICATED"), "{batch}");
+
+    let other = app.sign_up(&unique_email()).await;
+    let one = app
+        .gql(
+            "mutation { signOut createTicket(input: {title: \"After\", price: \"1\"}) { id } }",
+            json!({}),
+            Some(&other.token),
+        )
+        .await;
+    assert_eq!(one["data"]["signOut"], true, "{one}");
+    assert_eq!(error_code(&one), Some("UNAUTHENTICATED"), "{one}");
+}

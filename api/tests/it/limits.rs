@@ -370,3 +370,31 @@ async fn entity_representations_are_batched_and_bounded() {
         "{body}"
     );
 }
+
+/// Queries and mutations sent over a WebSocket take a place among its `WS_MAX_SUBSCRIPTIONS`
+/// while they run: with every place held by a subscription, a query is refused (it had run
+/// uncounted, so one socket could keep any number of operations in flight); with a place free it
+/// runs, and gives the place back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_queries_take_a_place_among_its_operations() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_with(&[("WS_MAX_SUBSCRIPTIONS", "2")]).await;
+    let mut ws = WsClient::connect(&app, WsOptions::default()).await;
+    ws.subscribe("a", "subscription { ticketCreated { id } }")
+        .await;
+    ws.subscribe("b", "subscription { ticketCreated { id } }")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ws.subscribe("q", "{ __typename }").await;
+    let refused = ws.next_data("q", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{refused}");
+    assert!(message(&refused).contains("at most 2"), "{refused}");
+
+    ws.send(json!({ "id": "a", "type": "complete" })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for id in ["q1", "q2", "q3"] {
+        ws.subscribe(id, "{ __typename }").await;
+        let ran = ws.next_data(id, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(ran["data"]["__typename"], "Query", "{id}: {ran}");
+    }
+}
