@@ -653,6 +653,22 @@ def limit_probes(rng: random.Random) -> list[tuple[str, Req, str]]:
         probes.append((f"{n} variables", post(dumps({"query": "query(" + " ".join(f"$v{i}: Int" for i in range(n)) + ") { __typename }"}).encode()), "any"))
         probes.append((f"{n} arguments", post(dumps({"query": "{ tickets(" + " ".join(f"a{i}: 1" for i in range(n)) + ") { edges { cursor } } }"}).encode()), "refused"))
         probes.append((f"{n} list items", post(dumps({"query": "{ _entities(representations: [" + ",".join('{__typename: "Ticket", id: "x"}' for _ in range(n)) + "]) { __typename } }"}).encode()), "any"))
+    # Fragment fan-out: F1 spreads F2 twice, … (2^(n-1) selections in a document of n lines): must
+    # be refused by measuring, not by expanding (the test is the refusal; the harness's slowest
+    # list shows its time).
+    for n in (5, 20, 40):
+        q = "{ tickets(first: 1) { edges { node { ...F1 } } } } " + " ".join(
+            f"fragment F{i} on Ticket {{ ...F{i + 1} ...F{i + 1} }}" for i in range(1, n)) + f" fragment F{n} on Ticket {{ id }}"
+        probes.append((f"fragment fan-out {n}", post(dumps({"query": q}).encode()), "ok" if n == 5 else "refused"))
+    # Wide documents: a query text past MAX_QUERY_BYTES (16 KiB) is refused before it is parsed.
+    for size in (17_000, 900_000):
+        probes.append((f"wide document {size} B", post(dumps({"query": "{ " + "a " * (size // 2) + "}"}).encode()), "refused"))
+    # Entity floods: representations in a variable, past and within MAX_ENTITY_REPRESENTATIONS (500).
+    for n in (100, 501, 12_000):
+        reps = [{"__typename": "Ticket", "id": f"00000000-0000-7000-8000-{i:012d}"} for i in range(n)]
+        q = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Ticket { id } } }"
+        probes.append((f"entity flood {n}", post(dumps({"query": q, "variables": {"r": reps}}).encode()),
+                       "refused" if n > 500 else "any"))
     probes.append(("fragment cycle", post(dumps({"query": "fragment A on Query { ...B } fragment B on Query { ...A } { ...A }"}).encode()), "refused"))
     probes.append(("self fragment x many", post(dumps({"query": "fragment A on Query { " + "...A " * 5000 + "} { ...A }"}).encode()), "refused"))
     probes.append(("long name", post(dumps({"query": "{ " + "a" * 500000 + " }"}).encode()), "refused"))

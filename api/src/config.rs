@@ -574,6 +574,7 @@ mod tests {
         let ok = config(&[
             ("DATABASE_URL", "postgres://postgres@127.0.0.1/x"),
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("PAYMENT_PROCESSOR", "test"),
         ])
         .unwrap();
         assert_eq!(ok.jwt_secret_source, JwtSecretSource::Configured);
