@@ -13,8 +13,11 @@ use std::{
 
 use async_graphql::{
     Context, ContextSelectionSet, OutputType, Positioned, Response, ServerResult, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute},
-    parser::types::Field,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+        NextPrepareRequest,
+    },
+    parser::types::{DocumentOperations, ExecutableDocument, Field, OperationType},
     registry::Registry,
 };
 use futures_util::{Stream, StreamExt, future};
@@ -65,22 +68,63 @@ pub struct SocketOperations;
 
 impl ExtensionFactory for SocketOperations {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(SocketOperations)
+        Arc::new(OperationSlot::default())
     }
 }
 
+/// One operation's view: whether it is a subscription (whose slot `with_ids` takes, and whose
+/// every pushed item async-graphql also runs through `execute`).
+#[derive(Default)]
+struct OperationSlot {
+    operation_name: Mutex<Option<String>>,
+    subscription: std::sync::atomic::AtomicBool,
+}
+
 #[async_trait::async_trait]
-impl Extension for SocketOperations {
+impl Extension for OperationSlot {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        if let Ok(mut name) = self.operation_name.lock() {
+            name.clone_from(&request.operation_name);
+        }
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &async_graphql::Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let name = self.operation_name.lock().ok().and_then(|n| n.clone());
+        let ty = match (&document.operations, name) {
+            (DocumentOperations::Single(op), _) => Some(op.node.ty),
+            (DocumentOperations::Multiple(ops), Some(name)) => {
+                ops.get(name.as_str()).map(|op| op.node.ty)
+            }
+            (DocumentOperations::Multiple(ops), None) => ops.values().next().map(|op| op.node.ty),
+        };
+        self.subscription
+            .store(ty == Some(OperationType::Subscription), Ordering::Release);
+        Ok(document)
+    }
+
     async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        let slot = match ctx
+        let slots = ctx
             .data_opt::<SubscriptionSlots>()
-            .map(SubscriptionSlots::take)
-        {
+            .filter(|_| !self.subscription.load(Ordering::Acquire));
+        let slot = match slots.map(SubscriptionSlots::take) {
             Some(Ok(slot)) => Some(slot),
             Some(Err(err)) => {
                 let err = async_graphql::Error::from(err);
