@@ -5,6 +5,7 @@ pub mod charge;
 pub mod order;
 pub mod outbox_event;
 pub mod processor_event;
+pub mod refund;
 pub mod session;
 pub mod ticket;
 pub mod user;

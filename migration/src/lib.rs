@@ -9,6 +9,7 @@ mod m20261125_000004_create_tickets;
 mod m20261125_000005_create_orders;
 mod m20261125_000006_create_charges;
 mod m20261125_000007_payment_intents;
+mod m20261201_000008_refunds;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_create_orders::Migration),
             Box::new(m20261125_000006_create_charges::Migration),
             Box::new(m20261125_000007_payment_intents::Migration),
+            Box::new(m20261201_000008_refunds::Migration),
         ]
     }
 }

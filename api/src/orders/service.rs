@@ -455,6 +455,32 @@ pub async fn transition(
         .pop())
 }
 
+/// Moves an order out of the payment `paying` was read in (`AWAITING_PAYMENT`, the same attempt,
+/// the same stored payment id or none) to `to`; `None` when it is no longer in that payment: it
+/// was cancelled, reopened, or is paying a later attempt. A decision made for one attempt (by a
+/// reconciler working from an old list, a late answer, a webhook) can never act on another.
+pub async fn finish_payment(
+    conn: &impl ConnectionTrait,
+    paying: &order::Model,
+    to: OrderStatus,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<order::Model>> {
+    let same_payment = match &paying.payment_intent_id {
+        Some(id) => order::Column::PaymentIntentId.eq(id.clone()),
+        None => order::Column::PaymentIntentId.is_null(),
+    };
+    Ok(order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(to))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .filter(order::Column::Id.eq(paying.id))
+        .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment))
+        .filter(order::Column::PaymentAttempts.eq(paying.payment_attempts))
+        .filter(same_payment)
+        .exec_with_returning(conn)
+        .await?
+        .pop())
+}
+
 /// Frees the tickets of orders just cancelled and builds their events.
 async fn settle_cancelled(
     conn: &impl ConnectionTrait,

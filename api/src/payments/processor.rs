@@ -74,8 +74,10 @@ pub trait Processor: Send + Sync + 'static {
     /// cancelled, so that a late confirmation cannot charge it. Never charges.
     async fn settle(&self, intent_id: &str) -> anyhow::Result<Outcome>;
 
-    /// Gives the whole charge back (an order cancelled while its card was being charged).
-    async fn refund(&self, intent_id: &str) -> anyhow::Result<()>;
+    /// Gives the whole charge back (an order cancelled while its card was being charged). Each
+    /// `attempt` is a request of its own (a processor keeps the answer of a failed request for
+    /// its idempotency key); one already refunded counts as done, so retries never refund twice.
+    async fn refund(&self, intent_id: &str, attempt: i32) -> anyhow::Result<()>;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,7 +183,7 @@ impl Processor for TestProcessor {
         Ok(test_outcome(intent_id, &intent.status))
     }
 
-    async fn refund(&self, intent_id: &str) -> anyhow::Result<()> {
+    async fn refund(&self, intent_id: &str, _attempt: i32) -> anyhow::Result<()> {
         if let Some(intent) = self.state().intents.get_mut(intent_id) {
             intent.status = TestStatus::Refunded;
         }

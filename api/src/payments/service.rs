@@ -5,11 +5,17 @@ use std::{sync::Arc, time::Duration};
 use entity::{
     charge,
     order::{self, OrderStatus},
+    refund,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait,
-    QueryFilter, SqlErr, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, OnConflict},
 };
+
+/// Refunds owed retried per reconciler pass at most.
+const REFUND_BATCH: u64 = 100;
 use uuid::Uuid;
 
 use super::{
@@ -244,30 +250,41 @@ impl PaymentService {
             .await?;
         let mut settled = 0;
         for order in stuck {
-            // Without a stored payment nothing was confirmed, so nothing was charged.
-            let outcome = match &order.payment_intent_id {
-                None => Ok(Outcome::NotCharged {
-                    reason: "no payment was made".into(),
-                }),
-                Some(id) => self.call(self.processor.settle(id)).await,
-            };
-            match outcome {
-                Ok(Outcome::Succeeded { provider_id }) => {
-                    match self.complete(order, provider_id).await {
-                        Ok(_) | Err(ApiError::PaymentFailed(_)) => {}
-                        Err(err) => return Err(err),
-                    }
-                }
-                Ok(Outcome::NotCharged { .. }) => self.reopen(order).await?,
-                Ok(Outcome::Pending) => continue,
-                Err(err) => {
-                    tracing::warn!(task = "payment-reconciler", error = %err, "cannot ask the processor; will retry");
-                    continue;
-                }
+            if self.settle(order).await? {
+                settled += 1;
             }
-            settled += 1;
         }
         Ok(settled)
+    }
+
+    /// Settles one order as it was read (by `reconcile`, possibly a while ago): asks the processor
+    /// about the payment stored then and acts on the answer for that payment only, so a late
+    /// answer about an old attempt cannot reopen or complete a newer one. Returns whether it
+    /// settled it (false: the processor could not say yet).
+    pub async fn settle(&self, order: order::Model) -> ApiResult<bool> {
+        // Without a stored payment nothing was confirmed, so nothing was charged.
+        let outcome = match &order.payment_intent_id {
+            None => Ok(Outcome::NotCharged {
+                reason: "no payment was made".into(),
+            }),
+            Some(id) => self.call(self.processor.settle(id)).await,
+        };
+        match outcome {
+            Ok(Outcome::Succeeded { provider_id }) => match self.complete(order, provider_id).await
+            {
+                Ok(_) | Err(ApiError::PaymentFailed(_)) => Ok(true),
+                Err(err) => Err(err),
+            },
+            Ok(Outcome::NotCharged { .. }) => {
+                self.reopen(order).await?;
+                Ok(true)
+            }
+            Ok(Outcome::Pending) => Ok(false),
+            Err(err) => {
+                tracing::warn!(task = "payment-reconciler", error = %err, "cannot ask the processor; will retry");
+                Ok(false)
+            }
+        }
     }
 
     /// A processor's word that a payment succeeded (its webhook): completes the order if the API
@@ -288,23 +305,103 @@ impl PaymentService {
                     Err(err) => Err(err),
                 }
             }
+            // Recorded before Stripe hears 200, so a failed refund is retried, not forgotten.
             OrderStatus::Cancelled => {
-                self.refund(&order, intent_id).await;
+                self.owe_refund(&order, intent_id, "charged after the order was cancelled")
+                    .await?;
                 Ok(())
             }
             OrderStatus::Complete | OrderStatus::Created => Ok(()),
         }
     }
 
-    async fn refund(&self, order: &order::Model, intent_id: &str) {
-        match self.call(self.processor.refund(intent_id)).await {
+    /// Records that the charge of `payment_id` must be given back, then asks the processor once;
+    /// `retry_refunds` asks again until it confirms. Returns whether it is refunded already.
+    async fn owe_refund(
+        &self,
+        order: &order::Model,
+        payment_id: &str,
+        reason: &str,
+    ) -> ApiResult<bool> {
+        let owed = refund::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            order_id: Set(order.id),
+            payment_id: Set(payment_id.to_owned()),
+            amount_cents: Set(order.price_cents),
+            reason: Set(reason.to_owned()),
+            created_at: Set(db::now()),
+            refunded_at: Set(None),
+            attempts: Set(0),
+            last_error: Set(None),
+        };
+        let recorded = refund::Entity::insert(owed)
+            .on_conflict(
+                OnConflict::column(refund::Column::PaymentId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await?;
+        if recorded > 0 {
+            tracing::warn!(order_id = %order.id, %payment_id, reason, "a refund is owed");
+        }
+        let Some(owed) = refund::Entity::find()
+            .filter(refund::Column::PaymentId.eq(payment_id))
+            .one(&self.db)
+            .await?
+        else {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "a refund owed for {payment_id} vanished"
+            )));
+        };
+        if owed.refunded_at.is_some() {
+            return Ok(true);
+        }
+        self.try_refund(owed).await
+    }
+
+    /// One request to the processor for a refund owed; records what it said.
+    async fn try_refund(&self, owed: refund::Model) -> ApiResult<bool> {
+        let attempt = owed.attempts + 1;
+        let outcome = self
+            .call(self.processor.refund(&owed.payment_id, attempt))
+            .await;
+        let done = outcome.is_ok();
+        let mut update = refund::Entity::update_many()
+            .col_expr(refund::Column::Attempts, Expr::value(attempt))
+            .filter(refund::Column::Id.eq(owed.id))
+            .filter(refund::Column::RefundedAt.is_null());
+        update = match &outcome {
             Ok(()) => {
-                tracing::warn!(order_id = %order.id, %intent_id, "refunded the charge of an order cancelled while paying")
+                tracing::warn!(order_id = %owed.order_id, payment_id = %owed.payment_id, "refunded");
+                update.col_expr(refund::Column::RefundedAt, Expr::value(db::now()))
             }
             Err(err) => {
-                tracing::error!(order_id = %order.id, %intent_id, error = %err, "could not refund the charge of a cancelled order; refund it by hand")
+                tracing::error!(order_id = %owed.order_id, payment_id = %owed.payment_id, attempt, error = %err, "a refund failed; it will be retried");
+                let mut text = err.to_string();
+                text.truncate(text.floor_char_boundary(1000));
+                update.col_expr(refund::Column::LastError, Expr::value(text))
+            }
+        };
+        update.exec(&self.db).await?;
+        Ok(done)
+    }
+
+    /// Asks the processor again for every refund still owed; returns how many it confirmed.
+    pub async fn retry_refunds(&self) -> ApiResult<usize> {
+        let owed = refund::Entity::find()
+            .filter(refund::Column::RefundedAt.is_null())
+            .order_by_asc(refund::Column::CreatedAt)
+            .limit(REFUND_BATCH)
+            .all(&self.db)
+            .await?;
+        let mut refunded = 0;
+        for owed in owed {
+            if self.try_refund(owed).await? {
+                refunded += 1;
             }
         }
+        Ok(refunded)
     }
 
     /// The reconciler as a background task, every 10 seconds until `stop`.
@@ -317,6 +414,17 @@ impl PaymentService {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = tick.tick() => {}
+            }
+            match self.retry_refunds().await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    task = "payment-reconciler",
+                    refunded = n,
+                    "made refunds that were owed"
+                ),
+                Err(err) => {
+                    tracing::warn!(task = "payment-reconciler", error = ?err, "retrying refunds failed")
+                }
             }
             match self.reconcile().await {
                 Ok(0) => {}
@@ -368,11 +476,43 @@ impl PaymentService {
             })
     }
 
-    /// Records the charge, completes the order and sells the ticket, in one transaction.
+    /// Completes the order and sells the ticket and records the charge, in one transaction, if
+    /// the order is still in the payment `order` was read in. Otherwise the charge is the same
+    /// success told twice (its charge is returned), or money taken for a payment the order has
+    /// moved past (cancelled meanwhile, or a stale attempt): a refund is owed.
     async fn complete(&self, order: order::Model, provider_id: String) -> ApiResult<Charge> {
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
-        let inserted = charge::ActiveModel {
+        let Some(completed) =
+            orders::service::finish_payment(&txn, &order, OrderStatus::Complete, now).await?
+        else {
+            drop(txn);
+            if let Some(existing) = charge::Entity::find()
+                .filter(charge::Column::OrderId.eq(order.id))
+                .filter(charge::Column::ProviderId.eq(provider_id.clone()))
+                .one(&self.db)
+                .await?
+            {
+                return Ok(Charge::from(existing));
+            }
+            let refunded = self
+                .owe_refund(
+                    &order,
+                    &provider_id,
+                    "charged after the order left this payment",
+                )
+                .await?;
+            let how = if refunded {
+                "the charge was refunded"
+            } else {
+                "a refund of the charge is owed and being made (it is retried until the \
+                 processor confirms it)"
+            };
+            return Err(ApiError::PaymentFailed(format!(
+                "the order was cancelled while your card was charged; {how}"
+            )));
+        };
+        let charge = charge::ActiveModel {
             id: Set(Uuid::now_v7()),
             order_id: Set(order.id),
             buyer_id: Set(order.buyer_id),
@@ -382,32 +522,7 @@ impl PaymentService {
             created_at: Set(now),
         }
         .insert(&txn)
-        .await;
-        let charge = match inserted {
-            Ok(charge) => charge,
-            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                drop(txn);
-                return self.existing_charge(order.id).await;
-            }
-            Err(err) => return Err(err.into()),
-        };
-        let completed = orders::service::transition(
-            &txn,
-            order.id,
-            &[OrderStatus::AwaitingPayment],
-            OrderStatus::Complete,
-            now,
-        )
         .await?;
-        let Some(completed) = completed else {
-            // The buyer cancelled while the card was charged: give the money back.
-            drop(txn);
-            self.refund(&order, &provider_id).await;
-            return Err(ApiError::PaymentFailed(
-                "the order was cancelled while your card was charged; the charge was refunded"
-                    .into(),
-            ));
-        };
         let sold = tickets::service::mark_sold(&txn, order.ticket_id, order.id, now).await?;
         let charge = Charge::from(charge);
         let ticket = sold.map(Ticket::from);
@@ -439,14 +554,8 @@ impl PaymentService {
     async fn reopen(&self, order: order::Model) -> ApiResult<()> {
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
-        let Some(reopened) = orders::service::transition(
-            &txn,
-            order.id,
-            &[OrderStatus::AwaitingPayment],
-            OrderStatus::Created,
-            now,
-        )
-        .await?
+        let Some(reopened) =
+            orders::service::finish_payment(&txn, &order, OrderStatus::Created, now).await?
         else {
             return Ok(());
         };

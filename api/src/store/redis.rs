@@ -3,7 +3,8 @@
 //! with the deployment's prefix, so deployments (and tests) can share one server.
 //!
 //! Commands and subscriptions use separate connections. The subscriber is RESP3 with automatic
-//! resubscription, and a watchdog pings it so it reconnects even when nothing else is sent.
+//! resubscription, and a watchdog subscribes it again every two seconds, so it reconnects even
+//! when nothing else is sent and recovers from a resubscription that failed.
 
 use std::{sync::Arc, time::Duration};
 
@@ -106,6 +107,7 @@ impl RedisStore {
 
         let expired_tx = broadcast::channel(BUS_CAPACITY).0;
         let events_tx = broadcast::channel(BUS_CAPACITY).0;
+        let expired_channel_again = expired_channel.clone();
         tokio::spawn(route_pushes(
             push_rx,
             expired_channel,
@@ -114,7 +116,10 @@ impl RedisStore {
             expired_tx.clone(),
             events_tx.clone(),
         ));
-        let watchdog = tokio::spawn(keep_subscriber_alive(sub));
+        let watchdog = tokio::spawn(keep_subscriber_alive(
+            sub,
+            [expired_channel_again, events_channel.clone()],
+        ));
 
         Ok(Self {
             conn,
@@ -269,13 +274,17 @@ fn as_bytes(value: &Value) -> Option<&[u8]> {
 
 /// A subscriber connection sends no commands of its own, so nothing would notice it is gone;
 /// pinging makes the manager reconnect (and resubscribe) within a few seconds of an outage.
-async fn keep_subscriber_alive(mut sub: ConnectionManager) {
+/// Every two seconds, subscribes to the channels again (a no-op while subscribed). That keeps the
+/// connection reconnecting when nothing else is sent, and it heals a reconnection whose automatic
+/// resubscription failed, which would otherwise leave the connection up and deaf for good.
+async fn keep_subscriber_alive(mut sub: ConnectionManager, channels: [String; 2]) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         tick.tick().await;
-        let pong: redis::RedisResult<Value> = redis::cmd("PING").query_async(&mut sub).await;
-        if let Err(err) = pong {
-            tracing::debug!(task = "redis-subscriber", error = %err, "subscriber ping failed");
+        for channel in &channels {
+            if let Err(err) = sub.subscribe(channel).await {
+                tracing::debug!(task = "redis-subscriber", error = %err, "subscribing failed; will retry");
+            }
         }
     }
 }

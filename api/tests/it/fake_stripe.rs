@@ -41,6 +41,10 @@ struct State_ {
     confirm_fails_after_charging: bool,
     /// Creating a PaymentIntent answers 503, as an outage does.
     create_unavailable: bool,
+    /// Refunds answer 503 (before anything is refunded or remembered for their key).
+    refunds_unavailable: bool,
+    /// The confirm step answers 500 without charging, as a request lost on its way does.
+    confirm_lost: bool,
     next_id: u64,
 }
 
@@ -78,6 +82,14 @@ impl FakeStripe {
 
     pub fn fail_confirm_after_charging(&self, fail: bool) {
         self.state().confirm_fails_after_charging = fail;
+    }
+
+    pub fn make_refunds_unavailable(&self, unavailable: bool) {
+        self.state().refunds_unavailable = unavailable;
+    }
+
+    pub fn lose_confirms(&self, lost: bool) {
+        self.state().confirm_lost = lost;
     }
 
     pub fn make_create_unavailable(&self, unavailable: bool) {
@@ -270,6 +282,14 @@ async fn confirm(
     body: Bytes,
 ) -> Response {
     let path = format!("/v1/payment_intents/{id}/confirm");
+    if state.lock().unwrap().confirm_lost {
+        return reply(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "api_error",
+            "An unknown error occurred",
+            json!({}),
+        ));
+    }
     let result = idempotent(&state, "POST", path, &headers, &body, |s, _| {
         let Some(intent) = s.intents.get_mut(&id) else {
             return no_such_intent(&id);
@@ -359,6 +379,20 @@ async fn cancel(
 }
 
 async fn refund(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if state.lock().unwrap().refunds_unavailable {
+        state.lock().unwrap().requests.push(Recorded {
+            method: "POST",
+            path: "/v1/refunds".into(),
+            idempotency_key: None,
+            form: parse_form(&body),
+        });
+        return reply(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "Stripe is unavailable",
+            json!({}),
+        ));
+    }
     reply(idempotent(
         &state,
         "POST",
@@ -376,6 +410,14 @@ async fn refund(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
                     "invalid_request_error",
                     "This PaymentIntent has no charge to refund.",
                     json!({}),
+                );
+            }
+            if s.refunds.contains(&id) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "Charge has already been refunded.",
+                    json!({ "code": "charge_already_refunded" }),
                 );
             }
             let amount = intent["amount"].clone();

@@ -804,3 +804,125 @@ async fn payment_settings_say_which_processor_charges() {
         json!({ "processor": "stripe", "publishableKey": "pk_test_123", "currency": "eur" })
     );
 }
+
+/// The refunds table's rows for an order: (refunded, attempts).
+async fn refunds_of(env: &TestEnv, order_id: &Value) -> Vec<(bool, i32)> {
+    let id = uuid::Uuid::parse_str(order_id.as_str().unwrap()).unwrap();
+    entity::refund::Entity::find()
+        .filter(entity::refund::Column::OrderId.eq(id))
+        .all(&env.db().await)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.refunded_at.is_some(), r.attempts))
+        .collect()
+}
+
+/// A refund Stripe refuses to make is not forgotten: the buyer is told it is owed (not that it
+/// was made), it is recorded, and it is retried until Stripe confirms it, exactly once (before,
+/// it was logged, the buyer was told "refunded", and nothing tried again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_that_fails_is_recorded_and_retried_until_stripe_makes_it() {
+    let (shop, stripe) = stripe_shop(&[
+        ("PAYMENT_TIMEOUT_SECONDS", "10"),
+        // The reconciler, which retries refunds, runs every second.
+        ("PAYMENT_SETTLE_AFTER_SECONDS", "30"),
+    ])
+    .await;
+    let app = &shop.app;
+    let m = Market::open(app).await;
+    let o = create_order(app, &m.buyer.token, m.ticket_id()).await["data"]["createOrder"].clone();
+    stripe.make_refunds_unavailable(true);
+    stripe.delay_confirm(Duration::from_millis(1500));
+    let paying = pay(app, &m.buyer.token, &o["id"], "tok_visa");
+    let cancelling = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cancel_order(app, &m.buyer.token, &o["id"]).await
+    };
+    let (paid, cancelled) = tokio::join!(paying, cancelling);
+    assert_eq!(
+        cancelled["data"]["cancelOrder"]["status"], "CANCELLED",
+        "{cancelled}"
+    );
+    let said = paid["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(said.contains("owed"), "{paid}");
+    assert!(!said.contains("was refunded"), "{paid}");
+    assert!(stripe.refunds().is_empty());
+    assert_eq!(refunds_of(&shop.env, &o["id"]).await.len(), 1, "recorded");
+    assert!(!refunds_of(&shop.env, &o["id"]).await[0].0);
+
+    // Stripe recovers: the refund is made, once, and recorded as made.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stripe.make_refunds_unavailable(false);
+    let made = eventually(Duration::from_secs(20), || async {
+        !stripe.refunds().is_empty()
+    })
+    .await;
+    assert!(made, "the owed refund was never retried");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(stripe.refunds().len(), 1, "refunded twice");
+    let rows = refunds_of(&shop.env, &o["id"]).await;
+    assert!(rows[0].0, "{rows:?}");
+    assert!(rows[0].1 >= 2, "{rows:?}");
+    assert_eq!(charges_of(&shop.env, &o["id"]).await, 0);
+}
+
+/// A reconciler's decision about one payment attempt cannot act on the next. Attempt 1's confirm
+/// is lost (not charged) and the reconciler reopens the order; the buyer pays again and, while
+/// attempt 2 is being charged, a stale reconciler (another replica that read the order during
+/// attempt 1) learns "attempt 1 was never charged". Unfenced, it reopened attempt 2 mid-charge,
+/// so a third attempt could charge the card again; fenced by the attempt and its payment id, it
+/// changes nothing, and the card is charged once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_reconciler_cannot_reopen_a_later_attempt() {
+    let (shop, stripe) = stripe_shop(&[
+        ("PAYMENT_TIMEOUT_SECONDS", "4"),
+        ("PAYMENT_SETTLE_AFTER_SECONDS", "5"),
+    ])
+    .await;
+    let app = &shop.app;
+    let m = Market::open(app).await;
+    let o = create_order(app, &m.buyer.token, m.ticket_id()).await["data"]["createOrder"].clone();
+    let id = uuid::Uuid::parse_str(o["id"].as_str().unwrap()).unwrap();
+
+    stripe.lose_confirms(true);
+    let first = pay(app, &m.buyer.token, &o["id"], "tok_visa").await;
+    assert_eq!(error_code(&first), Some("PAYMENT_FAILED"), "{first}");
+    let stale = entity::order::Entity::find_by_id(id)
+        .one(&shop.env.db().await)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stale.payment_attempts, 1);
+    assert!(stale.payment_intent_id.is_some());
+    stripe.lose_confirms(false);
+
+    // The live reconciler settles attempt 1: never charged, so the order is payable again.
+    let reopened = eventually(Duration::from_secs(15), || async {
+        status_of(app, &m.buyer.token, &o["id"]).await == "CREATED"
+    })
+    .await;
+    assert!(
+        reopened,
+        "{}",
+        status_of(app, &m.buyer.token, &o["id"]).await
+    );
+
+    // Attempt 2, slow to charge; meanwhile the stale decision arrives.
+    stripe.delay_confirm(Duration::from_millis(2000));
+    let second = pay(app, &m.buyer.token, &o["id"], "tok_visa");
+    let stale_settles = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let payments = &shop.app.state.as_ref().expect("in-process").payments;
+        payments.settle(stale).await.unwrap();
+        status_of(app, &m.buyer.token, &o["id"]).await
+    };
+    let (second, during) = tokio::join!(second, stale_settles);
+    assert_eq!(
+        during, "AWAITING_PAYMENT",
+        "the stale decision reopened attempt 2"
+    );
+    assert!(second["data"]["payOrder"]["id"].is_string(), "{second}");
+    shop.assert_charged(&o["id"], 1).await;
+    assert_eq!(status_of(app, &m.buyer.token, &o["id"]).await, "COMPLETE");
+}

@@ -126,6 +126,7 @@ impl TestEnv {
         let config = api::Config::from_vars(&self.vars(extra)).expect("test config");
         let app = api::Application::build(config).await.expect("app builds");
         let addr = app.local_addr();
+        let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             app.run_until(async {
@@ -141,6 +142,7 @@ impl TestEnv {
             database_url: self.database_url.clone(),
             stop: Some(stop),
             handle: Some(handle),
+            state: Some(state),
         }
     }
 
@@ -157,6 +159,9 @@ pub struct TestApp {
     pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
+    /// The server's state when it runs in this process: for tests that run one step of a
+    /// background task themselves (a reconciler working from an old read, say).
+    pub state: Option<api::startup::AppState>,
 }
 
 /// A fresh deployment with one replica.
@@ -176,6 +181,7 @@ impl TestApp {
             database_url: database_url.to_owned(),
             stop: None,
             handle: None,
+            state: None,
         }
     }
 

@@ -163,21 +163,30 @@ impl Processor for StripeProcessor {
         }
     }
 
-    async fn refund(&self, intent_id: &str) -> anyhow::Result<()> {
+    async fn refund(&self, intent_id: &str, attempt: i32) -> anyhow::Result<()> {
         #[derive(Serialize)]
         struct CreateRefund<'a> {
             payment_intent: &'a str,
         }
-        let _refund: serde_json::Value = self
-            .idempotent(format!("refund-{intent_id}"))
+        let refunded: Result<serde_json::Value, StripeError> = self
+            .idempotent(format!("refund-{intent_id}-{attempt}"))
             .post_form(
                 "/refunds",
                 CreateRefund {
                     payment_intent: intent_id,
                 },
             )
-            .await?;
-        Ok(())
+            .await;
+        match refunded {
+            Ok(_) => Ok(()),
+            // An earlier attempt's request went through after all.
+            Err(StripeError::Stripe(err))
+                if err.code == Some(stripe::ErrorCode::ChargeAlreadyRefunded) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 }
 
