@@ -166,6 +166,38 @@ def setup(fz: Fuzzer) -> tuple[Sessions, Pool]:
     return s, pool
 
 
+def throttle_race(fz: Fuzzer) -> None:
+    """Concurrency against the sign-in throttle: 100 wrong passwords for one email sent at once
+    get at most 10 verdicts (UNAUTHENTICATED); the rest are RATE_LIMITED."""
+    import concurrent.futures
+    import http.client
+
+    email = f"fuzz-throttle-{time.monotonic_ns()}@example.com"
+    fz.http(gql_post("mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { token } }",
+                     {"e": email, "p": PASSWORD}))
+    body = lambda n: json.dumps({"query": "mutation($e: String!, $p: String!) { signIn(email: $e, password: $p) { token } }",
+                                 "variables": {"e": email, "p": f"wrong {n}"}})
+
+    def guess(n: int) -> str:
+        conn = http.client.HTTPConnection(fz.host, fz.port, timeout=fz.timeout)
+        try:
+            conn.request("POST", "/graphql", body(n), {"Content-Type": "application/json"})
+            data = json.loads(conn.getresponse().read())
+            return ((data.get("errors") or [{}])[0].get("extensions") or {}).get("code") or "none"
+        except Exception as e:  # noqa: BLE001 - a transport failure is counted, not raised
+            return f"transport {type(e).__name__}"
+        finally:
+            conn.close()
+
+    with concurrent.futures.ThreadPoolExecutor(25) as pool:
+        codes = list(pool.map(guess, range(100)))
+    verdicts = codes.count("UNAUTHENTICATED")
+    if verdicts > 10:
+        fz.finding("limit_not_enforced", "sign-in throttle race",
+                   f"{verdicts} of 100 concurrent wrong passwords for one email were judged (at most 10)",
+                   gql_post("mutation { signIn }"), None, {"codes": sorted(set(codes))})
+
+
 class Harness:
     def __init__(self, args):
         self.args = args
@@ -315,6 +347,8 @@ class Harness:
 
     def phase_limits(self, until: float) -> None:
         rng = random.Random(sub_seed(self.seed, "limits"))
+        # First, whatever the phase's share: it takes a second or two.
+        throttle_race(self.fz)
         for label, req, expectation in gen.limit_probes(rng):
             if time.monotonic() >= until or self.fz.dead:
                 break
@@ -337,6 +371,7 @@ class Harness:
         tokens = {k: self.sessions.token(k) for k in ("A", "B")}
         ws_fuzz.ws_events(self.fz, tokens["A"])
         ws_fuzz.ws_subscription_cap(self.fz)
+        ws_fuzz.ws_revoked_session(self.fz)
         while time.monotonic() < until and not self.fz.dead:
             run = ws_fuzz.ws_connection(self.fz, rng, vals, tokens, self.pool, docs)
             # Documents sent over a signed-in socket may sign its session out: renew it.

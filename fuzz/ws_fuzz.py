@@ -339,3 +339,39 @@ def ws_events(fz: Fuzzer, token: str) -> None:
         fz.finding("ws_no_event", "ticketCreated", "a subscriber to ticketCreated did not hear a new ticket within 5 s",
                    run.req(), None, {"received": run.received[-5:], "ticket": created})
     run.finish()
+
+
+def ws_revoked_session(fz: Fuzzer) -> None:
+    """A session signed out over HTTP loses its open socket: closed with 4403 within 5 s, and no
+    private event reaches it after the sign-out (the orderCreated of the account's other session)."""
+    email = f"fuzz-revoke-{time.monotonic_ns()}@example.com"
+    sign_up = "mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { token } }"
+    sign_in = "mutation($e: String!, $p: String!) { signIn(email: $e, password: $p) { token } }"
+    _, data = fz.http(gql_post(sign_up, {"e": email, "p": "correct horse battery"}))
+    token = (((data or {}).get("data") or {}).get("signUp") or {}).get("token")
+    _, data = fz.http(gql_post(sign_in, {"e": email, "p": "correct horse battery"}))
+    other = (((data or {}).get("data") or {}).get("signIn") or {}).get("token")
+    if not token or not other:
+        return
+    run = WsRun(fz, [T], [])
+    if not run.open():
+        return
+    run.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+    run.drain_until("connection_ack", 5.0)
+    run.send(json.dumps({"type": "subscribe", "id": "mine", "payload": {"query": "subscription { userUpdated { id email } }"}}))
+    run.drain(0.3)
+    fz.http(gql_post("mutation { signOut }", token=token))
+    # The account's other session changes its password: an event the revoked socket must not hear.
+    fz.http(gql_post('mutation { changePassword(currentPassword: "correct horse battery", newPassword: "correct horse battery 2") { id } }',
+                     token=other))
+    end = time.monotonic() + 5.0
+    while run.close is None and time.monotonic() < end:
+        run.drain(0.1)
+    heard = [r for r in run.received if '"next"' in r]
+    if heard:
+        fz.finding("ws_revoked_session_heard", "after signOut", "a socket whose session was signed out heard a "
+                   "private event", run.req(), None, {"received": heard[-5:]})
+    if run.close is None or run.close[0] != 4403:
+        fz.finding("ws_revoked_session_open", "after signOut", f"a socket whose session was signed out was not "
+                   f"closed with 4403 within 5 s (close: {run.close})", run.req(), None, {"received": run.received[-5:]})
+    run.finish()

@@ -245,7 +245,18 @@ async fn graphql_get(
             );
         }
     };
-    // Before `is_query` parses it: the parser is not to see a text over the limit.
+    if !is_query(&request) {
+        let mut response = refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "GET runs queries only; send mutations and subscriptions with POST or over /graphql/ws",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    // After `is_query`, so a mutation is 405 whatever its length (the URI's own limit, in hyper,
+    // bounds what `is_query` parses); before execution parses it again.
     if request.query.len() > state.config.max_query_bytes {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -256,16 +267,6 @@ async fn graphql_get(
                 state.config.max_query_bytes
             ),
         );
-    }
-    if !is_query(&request) {
-        let mut response = refuse(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "GET runs queries only; send mutations and subscriptions with POST or over /graphql/ws",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
     }
     let request = request.data(Credential::new(auth::token_from_headers(&headers)));
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
