@@ -117,17 +117,6 @@ impl LiveSockets {
         closed
     }
 
-    /// How many sockets are watched (for tests and metrics).
-    pub fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .map_or(0, |m| m.values().map(Vec::len).sum())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The `socket-revocations` task: closes the sockets of every session revoked anywhere, as
     /// the bus announces them, until `stop`. After falling behind the bus it cannot know what it
     /// missed, so it closes every watched socket (clients reconnect and authenticate again).

@@ -29,15 +29,7 @@ async fn health_readiness_and_metrics_answer() {
         None,
     )
     .await;
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&app).await;
     assert!(
         metrics.contains("tickets_http_requests_total{"),
         "{metrics}"

@@ -299,15 +299,7 @@ async fn made_up_methods_do_not_grow_the_metrics() {
             .await
             .unwrap();
     }
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&app).await;
     assert!(!metrics.contains("ZZY"), "a made-up method became a label");
     assert!(metrics.contains("method=\"OTHER\""), "{metrics}");
     assert!(metrics.len() < 16 * 1024, "{} bytes", metrics.len());

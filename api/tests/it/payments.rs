@@ -586,15 +586,9 @@ async fn a_payment_never_confirmed_is_cancelled_and_the_order_reopened() {
     shop.assert_charged(&o["id"], 1).await;
 }
 
-/// The buyer cancels while the card is being charged: the ticket goes back on sale and the charge
-/// that lands anyway is refunded.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_charge_landing_on_an_order_cancelled_meanwhile_is_refunded() {
-    let (shop, stripe) = stripe_shop(&[
-        ("PAYMENT_TIMEOUT_SECONDS", "10"),
-        ("PAYMENT_SETTLE_AFTER_SECONDS", "30"),
-    ])
-    .await;
+/// The buyer cancels an order while its card is being charged (Stripe answers the confirm after
+/// 1.5 s, the cancel comes at 0.5 s): the market, the order and what `payOrder` answered.
+async fn cancel_while_charging(shop: &Shop, stripe: &FakeStripe) -> (Market, Value, Value) {
     let app = &shop.app;
     let m = Market::open(app).await;
     let o = create_order(app, &m.buyer.token, m.ticket_id()).await["data"]["createOrder"].clone();
@@ -609,6 +603,20 @@ async fn a_charge_landing_on_an_order_cancelled_meanwhile_is_refunded() {
         cancelled["data"]["cancelOrder"]["status"], "CANCELLED",
         "{cancelled}"
     );
+    (m, o, paid)
+}
+
+/// The buyer cancels while the card is being charged: the ticket goes back on sale and the charge
+/// that lands anyway is refunded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_landing_on_an_order_cancelled_meanwhile_is_refunded() {
+    let (shop, stripe) = stripe_shop(&[
+        ("PAYMENT_TIMEOUT_SECONDS", "10"),
+        ("PAYMENT_SETTLE_AFTER_SECONDS", "30"),
+    ])
+    .await;
+    let app = &shop.app;
+    let (m, o, paid) = cancel_while_charging(&shop, &stripe).await;
     assert_eq!(error_code(&paid), Some("PAYMENT_FAILED"), "{paid}");
     assert!(
         paid["errors"][0]["message"]
@@ -825,25 +833,12 @@ async fn refunds_of(env: &TestEnv, order_id: &Value) -> Vec<(bool, i32)> {
 async fn a_refund_that_fails_is_recorded_and_retried_until_stripe_makes_it() {
     let (shop, stripe) = stripe_shop(&[
         ("PAYMENT_TIMEOUT_SECONDS", "10"),
-        // The reconciler, which retries refunds, runs every second.
+        // The reconciler, which retries refunds, runs every 7.5 s (a quarter of this).
         ("PAYMENT_SETTLE_AFTER_SECONDS", "30"),
     ])
     .await;
-    let app = &shop.app;
-    let m = Market::open(app).await;
-    let o = create_order(app, &m.buyer.token, m.ticket_id()).await["data"]["createOrder"].clone();
     stripe.make_refunds_unavailable(true);
-    stripe.delay_confirm(Duration::from_millis(1500));
-    let paying = pay(app, &m.buyer.token, &o["id"], "tok_visa");
-    let cancelling = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        cancel_order(app, &m.buyer.token, &o["id"]).await
-    };
-    let (paid, cancelled) = tokio::join!(paying, cancelling);
-    assert_eq!(
-        cancelled["data"]["cancelOrder"]["status"], "CANCELLED",
-        "{cancelled}"
-    );
+    let (_, o, paid) = cancel_while_charging(&shop, &stripe).await;
     let said = paid["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(said.contains("owed"), "{paid}");
     assert!(!said.contains("was refunded"), "{paid}");

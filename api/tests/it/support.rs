@@ -635,17 +635,21 @@ impl Replica {
 
 /// The `tickets_db_statements_total` counter for one verb and table.
 pub async fn statements(app: &TestApp, verb: &str, table: &str) -> u64 {
-    let text = app
-        .client
+    let text = metrics_text(app).await;
+    let series = format!("tickets_db_statements_total{{verb=\"{verb}\",table=\"{table}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// What `/metrics` says now.
+pub async fn metrics_text(app: &TestApp) -> String {
+    app.client
         .get(format!("{}/metrics", app.url))
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
-    let series = format!("tickets_db_statements_total{{verb=\"{verb}\",table=\"{table}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&series))
-        .map_or(0, |n| n.trim().parse().unwrap())
+        .unwrap()
 }
