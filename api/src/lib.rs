@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod payments;
 pub mod schema;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod subscriptions;
 pub mod telemetry;

@@ -5,7 +5,6 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context as _;
-use sea_orm::DatabaseConnection;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -27,50 +26,14 @@ use crate::{
         types::ChargeLoader,
     },
     schema::{
-        self, AppSchema, ErrorCodes,
+        self, ErrorCodes,
         documents::{DocumentLimits, Documents},
     },
+    state::{AppState, SharedState, Shutdown},
     store::Stores,
     subscriptions,
     tickets::{TicketService, loader::TicketLoader},
 };
-
-/// What every handler shares, behind one `Arc`: handlers and middleware take the state by value,
-/// and cloning a dozen services per request showed as 8% of the hot ticket's profile.
-#[derive(Clone)]
-pub struct AppState(Arc<SharedState>);
-
-impl std::ops::Deref for AppState {
-    type Target = SharedState;
-
-    fn deref(&self) -> &SharedState {
-        &self.0
-    }
-}
-
-pub struct SharedState {
-    pub config: Arc<Config>,
-    pub db: DatabaseConnection,
-    pub stores: Stores,
-    pub schema: AppSchema,
-    pub auth: AuthService,
-    pub events: Events,
-    pub orders: OrderService,
-    pub payments: PaymentService,
-    pub metrics: Metrics,
-    pub shutdown: Shutdown,
-    /// This process's signed-in WebSockets, closed when their session is revoked.
-    pub sockets: LiveSockets,
-}
-
-/// The server's stopping: cancelled on SIGTERM, when readiness turns 503 and every WebSocket is
-/// closed with 1012 (service restart) so its client reconnects elsewhere; the tracker counts the
-/// sockets still closing, which shutdown waits for.
-#[derive(Clone, Default)]
-pub struct Shutdown {
-    pub draining: CancellationToken,
-    pub sockets: tokio_util::task::TaskTracker,
-}
 
 pub struct Application {
     listener: TcpListener,
@@ -173,7 +136,7 @@ impl Application {
         Ok(Self {
             listener,
             operations,
-            state: AppState(Arc::new(SharedState {
+            state: AppState::new(SharedState {
                 config: Arc::new(config),
                 db,
                 stores,
@@ -185,7 +148,7 @@ impl Application {
                 metrics,
                 shutdown: Shutdown::default(),
                 sockets: LiveSockets::default(),
-            })),
+            }),
         })
     }
 

@@ -16,7 +16,7 @@ use serde_json::json;
 use sha2::Sha256;
 use uuid::Uuid;
 
-use crate::{db, startup::AppState};
+use crate::{db, state::AppState};
 
 /// How old a signed timestamp may be, as Stripe's own libraries allow.
 const TOLERANCE_SECONDS: i64 = 300;
@@ -32,6 +32,11 @@ struct Event {
 #[derive(Deserialize)]
 struct EventData {
     object: serde_json::Value,
+}
+
+/// Payments' own route: `POST /webhooks/stripe`.
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/webhooks/stripe", axum::routing::post(stripe_webhook))
 }
 
 pub async fn stripe_webhook(

@@ -161,7 +161,7 @@ pub struct TestApp {
     handle: Option<JoinHandle<()>>,
     /// The server's state when it runs in this process: for tests that run one step of a
     /// background task themselves (a reconciler working from an old read, say).
-    pub state: Option<api::startup::AppState>,
+    pub state: Option<api::state::AppState>,
 }
 
 /// A fresh deployment with one replica.

@@ -1,96 +1,34 @@
-//! The HTTP surface: `/graphql` (POST, GET, GraphiQL), `/graphql/ws`, `/healthz`, `/readyz`,
-//! `/metrics`, and the web UI at `/`.
-//!
-//! Protections async-graphql does not give by default: a GET never runs a mutation; a POST must be
-//! `application/json`, so a cross-site HTML form cannot act with a visitor's cookie; a WebSocket
-//! from a foreign `Origin` is refused; bodies over `MAX_BODY_BYTES` get 413.
+//! `GET /graphql/ws`: subscriptions (and queries and mutations) over a WebSocket, both
+//! sub-protocols, with graphql-ws's close codes, the socket's session watched for revocation and
+//! expiry, and the 1012 close of a draining server.
 
 use std::{
     future::Future,
-    path::Path,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use async_graphql::{
-    BatchRequest, BatchResponse, Data, Request,
-    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
-    parser::types::{DocumentOperations, OperationType},
-};
-use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::{Data, http::ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
-    Json, Router,
-    body::{Body, Bytes},
     extract::{
-        DefaultBodyLimit, MatchedPath, RawQuery, State, WebSocketUpgrade,
+        State, WebSocketUpgrade,
         ws::{CloseFrame, Message, WebSocket},
     },
-    http::{HeaderMap, HeaderValue, Request as HttpRequest, StatusCode, header},
-    middleware::{self, Next},
-    response::{Html, IntoResponse, Response},
-    routing::get,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
-use tower_http::{
-    services::{ServeDir, ServeFile},
-    trace::TraceLayer,
-};
-
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::{
-        self, AuthService, Credential,
+        self, AuthService,
         sockets::{LiveSockets, SocketToken, Watched},
     },
-    db,
-    startup::AppState,
+    state::AppState,
     subscriptions::SubscriptionSlots,
 };
-
-pub fn router(state: AppState) -> Router {
-    let web_dir = Path::new(&state.config.web_dir);
-    let index = web_dir.join("index.html");
-    let router = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
-        .route("/graphql/ws", get(graphql_ws))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route(
-            "/webhooks/stripe",
-            axum::routing::post(crate::payments::webhook::stripe_webhook),
-        );
-    // Metrics on the public port unless they have a port of their own (`METRICS_PORT`).
-    let router = if state.config.metrics_port.is_none() {
-        router.route("/metrics", get(metrics))
-    } else {
-        router
-    };
-    let router = if index.exists() {
-        router.fallback_service(ServeDir::new(web_dir).fallback(ServeFile::new(index)))
-    } else {
-        router.fallback(placeholder)
-    };
-    router
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(middleware::map_response(too_large_as_json))
-        .layer(middleware::from_fn_with_state(state.clone(), track))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
-}
-
-/// A body over `MAX_BODY_BYTES` is refused by axum in plain text; clients get the JSON shape of
-/// every other refusal.
-async fn too_large_as_json(response: Response) -> Response {
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(response.headers()) {
-        return refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the request body is larger than the server accepts (MAX_BODY_BYTES)",
-        );
-    }
-    response
-}
 
 /// How close frames reach the client.
 #[derive(Clone, Copy)]
@@ -148,198 +86,7 @@ fn truncate(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
-/// The operators' port (`METRICS_PORT`): metrics and the probes, nothing public.
-pub fn operations_router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(state)
-}
-
-/// A JSON error body in the GraphQL shape, for requests refused before GraphQL runs.
-fn refuse(status: StatusCode, message: &str) -> Response {
-    let body = json!({
-        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT", "fields": [] } }]
-    });
-    (status, Json(body)).into_response()
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            let mime = mime.trim();
-            mime.eq_ignore_ascii_case("application/json")
-                || mime.eq_ignore_ascii_case("application/graphql-response+json")
-        })
-}
-
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if !is_json(&headers) {
-        return refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "POST /graphql takes Content-Type: application/json",
-        );
-    }
-    // An array is a batch and an object one request, never the other way round (serde would
-    // read `[]` or `["{ … }"]` as a request whose fields come by position).
-    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-    let parsed = if is_array {
-        serde_json::from_slice::<Vec<Request>>(&body).map(BatchRequest::Batch)
-    } else {
-        serde_json::from_slice::<Request>(&body).map(BatchRequest::Single)
-    };
-    let batch: BatchRequest = match parsed {
-        Ok(batch) => batch,
-        Err(err) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                &format!("the body is not a GraphQL request: {err}"),
-            );
-        }
-    };
-    let size = batch.iter().count();
-    if size == 0 || size > state.config.max_batch_size {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "a batch holds 1 to {} operations",
-                state.config.max_batch_size
-            ),
-        );
-    }
-    let batch = batch.data(Credential::new(auth::token_from_headers(&headers)));
-    // One after the other, not all at once as async-graphql would: a batch's operations share
-    // its credential, and one after `signOut` must run signed out, not race it.
-    let response = match batch {
-        BatchRequest::Single(request) => BatchResponse::Single(state.schema.execute(request).await),
-        BatchRequest::Batch(requests) => {
-            let mut responses = Vec::with_capacity(requests.len());
-            for request in requests {
-                responses.push(state.schema.execute(request).await);
-            }
-            BatchResponse::Batch(responses)
-        }
-    };
-    GraphQLResponse::from(response).into_response()
-}
-
-async fn graphql_get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let query = query.unwrap_or_default();
-    if query.is_empty() && accepts_html(&headers) {
-        return Html(graphiql(&state.config.web_dir).await).into_response();
-    }
-    let request = match parse_query_string(&query) {
-        Ok(request) => request,
-        Err(err) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                &format!("not a GraphQL request: {err}"),
-            );
-        }
-    };
-    if !is_query(&request) {
-        let mut response = refuse(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "GET runs queries only; send mutations and subscriptions with POST or over /graphql/ws",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
-    }
-    // After `is_query`, so a mutation is 405 whatever its length (the URI's own limit, in hyper,
-    // bounds what `is_query` parses); before execution parses it again.
-    if request.query.len() > state.config.max_query_bytes {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "the query is {} bytes long, more than this server accepts (at most {}, \
-                 MAX_QUERY_BYTES)",
-                request.query.len(),
-                state.config.max_query_bytes
-            ),
-        );
-    }
-    let request = request.data(Credential::new(auth::token_from_headers(&headers)));
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
-}
-
-/// The GraphQL-over-HTTP GET parameters. async-graphql's own parser expects `operation_name`,
-/// while clients send `operationName`; both are taken.
-#[derive(serde::Deserialize)]
-struct GetParams {
-    #[serde(default)]
-    query: String,
-    #[serde(rename = "operationName", alias = "operation_name")]
-    operation_name: Option<String>,
-    variables: Option<String>,
-    extensions: Option<String>,
-}
-
-fn parse_query_string(input: &str) -> Result<Request, String> {
-    let params: GetParams = serde_urlencoded::from_str(input).map_err(|e| e.to_string())?;
-    let mut request = Request::new(params.query);
-    request.operation_name = params.operation_name;
-    if let Some(variables) = params.variables {
-        request.variables =
-            serde_json::from_str(&variables).map_err(|e| format!("invalid variables: {e}"))?;
-    }
-    if let Some(extensions) = params.extensions {
-        request.extensions =
-            serde_json::from_str(&extensions).map_err(|e| format!("invalid extensions: {e}"))?;
-    }
-    Ok(request)
-}
-
-/// Whether the operation a request would run is a query. A document that does not parse, or
-/// names an operation it lacks, counts as a query: execution refuses it without running anything.
-fn is_query(request: &Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return true;
-    };
-    let ty = match (&doc.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, op)| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    ty.is_none_or(|ty| ty == OperationType::Query)
-}
-
-fn accepts_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
-}
-
-/// The web UI's bundled GraphiQL (`graphiql.html` of the built UI), which needs no internet; where
-/// the UI is not built, async-graphql's page, which loads GraphiQL from a CDN.
-async fn graphiql(web_dir: &str) -> String {
-    if let Ok(page) = tokio::fs::read_to_string(Path::new(web_dir).join("graphiql.html")).await {
-        return page;
-    }
-    GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql/ws")
-        .title("Tickets GraphiQL")
-        .finish()
-}
-
-async fn graphql_ws(
+pub(super) async fn graphql_ws(
     State(state): State<AppState>,
     headers: HeaderMap,
     protocol: GraphQLProtocol,
@@ -583,71 +330,4 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"));
     matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
-}
-
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-async fn readyz(State(state): State<AppState>) -> Response {
-    if state.shutdown.draining.is_cancelled() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "draining": true })),
-        )
-            .into_response();
-    }
-    let timeout = Duration::from_secs(2);
-    let database = matches!(
-        tokio::time::timeout(timeout, db::ping(&state.db)).await,
-        Ok(Ok(()))
-    );
-    let lock_store = matches!(
-        tokio::time::timeout(timeout, state.stores.locks.ping()).await,
-        Ok(Ok(()))
-    );
-    let status = if database && lock_store {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    (
-        status,
-        Json(json!({ "database": word(database), "lockStore": word(lock_store) })),
-    )
-        .into_response()
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
-        .into_response()
-}
-
-async fn placeholder() -> Html<&'static str> {
-    Html(include_str!("../../web/placeholder.html"))
-}
-
-async fn track(State(state): State<AppState>, request: HttpRequest<Body>, next: Next) -> Response {
-    let started = std::time::Instant::now();
-    let method = request.method().as_str().to_owned();
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("/*", |p| p.as_str())
-        .to_owned();
-    let response = next.run(request).await;
-    state.metrics.http_request(
-        &method,
-        &path,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
 }

@@ -1,0 +1,117 @@
+//! The HTTP surface: `/graphql` (POST, GET, GraphiQL: `graphql`), `/graphql/ws` (`ws`),
+//! `/healthz`, `/readyz`, `/metrics` (`probes`), each domain's own routes (payments' webhook), and
+//! the web UI at `/`.
+//!
+//! Protections async-graphql does not give by default: a GET never runs a mutation; a POST must be
+//! `application/json`, so a cross-site HTML form cannot act with a visitor's cookie; a WebSocket
+//! from a foreign `Origin` is refused; bodies over `MAX_BODY_BYTES` get 413.
+
+mod graphql;
+mod probes;
+mod ws;
+
+pub use probes::operations_router;
+
+use std::path::Path;
+
+use axum::{
+    Json, Router,
+    body::Body,
+    extract::{DefaultBodyLimit, MatchedPath, State},
+    http::{HeaderMap, Request as HttpRequest, StatusCode, header},
+    middleware::{self, Next},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use serde_json::json;
+use tower_http::{
+    services::{ServeDir, ServeFile},
+    trace::TraceLayer,
+};
+
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let web_dir = Path::new(&state.config.web_dir);
+    let index = web_dir.join("index.html");
+    let router = Router::new()
+        .route(
+            "/graphql",
+            get(graphql::graphql_get).post(graphql::graphql_post),
+        )
+        .route("/graphql/ws", get(ws::graphql_ws))
+        .route("/healthz", get(probes::healthz))
+        .route("/readyz", get(probes::readyz))
+        .merge(crate::payments::webhook::routes());
+    // Metrics on the public port unless they have a port of their own (`METRICS_PORT`).
+    let router = if state.config.metrics_port.is_none() {
+        router.route("/metrics", get(probes::metrics))
+    } else {
+        router
+    };
+    let router = if index.exists() {
+        router.fallback_service(ServeDir::new(web_dir).fallback(ServeFile::new(index)))
+    } else {
+        router.fallback(placeholder)
+    };
+    router
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::map_response(too_large_as_json))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A body over `MAX_BODY_BYTES` is refused by axum in plain text; clients get the JSON shape of
+/// every other refusal.
+async fn too_large_as_json(response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(response.headers()) {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is larger than the server accepts (MAX_BODY_BYTES)",
+        );
+    }
+    response
+}
+
+/// A JSON error body in the GraphQL shape, for requests refused before GraphQL runs.
+pub(super) fn refuse(status: StatusCode, message: &str) -> Response {
+    let body = json!({
+        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT", "fields": [] } }]
+    });
+    (status, Json(body)).into_response()
+}
+
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || mime.eq_ignore_ascii_case("application/graphql-response+json")
+        })
+}
+
+async fn placeholder() -> Html<&'static str> {
+    Html(include_str!("../../../web/placeholder.html"))
+}
+
+async fn track(State(state): State<AppState>, request: HttpRequest<Body>, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().as_str().to_owned();
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("/*", |p| p.as_str())
+        .to_owned();
+    let response = next.run(request).await;
+    state.metrics.http_request(
+        &method,
+        &path,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
