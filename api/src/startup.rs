@@ -83,7 +83,6 @@ impl Application {
         );
         let payments = PaymentService::new(
             db.clone(),
-            stores.locks.clone(),
             events.clone(),
             orders.clone(),
             processor(&config),

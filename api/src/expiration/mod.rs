@@ -14,7 +14,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use crate::{events::EventPayload, orders::OrderService, store::Stores};
+use crate::{
+    events::EventPayload,
+    orders::{OrderService, TicketLocks},
+    store::Stores,
+};
 
 pub const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -69,7 +73,7 @@ impl Expiration {
                     Err(RecvError::Closed) => break,
                 },
                 key = expirations.recv() => match key {
-                    Ok(key) if key.starts_with("lock:ticket:") => self.expire().await,
+                    Ok(key) if TicketLocks::is_ticket_lock(&key) => self.expire().await,
                     Ok(_) | Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => break,
                 },

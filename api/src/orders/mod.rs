@@ -6,17 +6,14 @@
 //!   and a partial unique index on live orders hold even if the lock is lost;
 //! - the order's price is the price of the ticket version it reserved;
 //! - only the buyer sees or touches an order (`NOT_FOUND` for anyone else);
-//! - an order changes state only by conditional updates, so expiry, cancel and (later) payment
-//!   never both win; a stale expiry cannot free a newer order's reservation;
+//! - an order changes state only by conditional updates, so expiry, cancel and payment never
+//!   both win; a stale expiry cannot free a newer order's reservation;
 //! - a buyer holds at most `MAX_LIVE_ORDERS` unpaid orders.
 
+pub mod lock;
 pub mod resolvers;
 pub mod service;
 pub mod types;
 
+pub use lock::TicketLocks;
 pub use service::OrderService;
-
-/// The lock that holds a ticket for the order that owns it.
-pub fn lock_key(ticket_id: uuid::Uuid) -> String {
-    format!("lock:ticket:{ticket_id}")
-}

@@ -18,7 +18,7 @@ use sea_orm::{
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{lock_key, types::Order};
+use super::{lock::TicketLocks, types::Order};
 use crate::{
     auth::Viewer,
     db,
@@ -41,7 +41,7 @@ const SELLERS_KEPT: usize = 65_536;
 #[derive(Clone)]
 pub struct OrderService {
     db: DatabaseConnection,
-    locks: Arc<dyn LockStore>,
+    locks: TicketLocks,
     events: Events,
     ttl: Duration,
     max_live: u64,
@@ -75,12 +75,56 @@ impl OrderService {
     ) -> Self {
         Self {
             db,
-            locks,
+            locks: TicketLocks::new(locks),
             events,
             ttl,
             max_live: u64::from(max_live),
             sellers: Arc::default(),
         }
+    }
+
+    /// An order that began to be paid keeps its ticket however long the charge takes: its lock
+    /// loses its deadline (the database's `AWAITING_PAYMENT` is what expiry respects).
+    pub async fn hold_while_paying(&self, order: &order::Model) {
+        if let Err(err) = self
+            .locks
+            .persist(order.ticket_id, &order.id.to_string())
+            .await
+        {
+            tracing::warn!(error = %err, "could not persist the order's lock; the database still holds the ticket");
+        }
+    }
+
+    /// A paid order lets its lock go (the ticket is `SOLD` in the database).
+    pub async fn release_paid(&self, order: &order::Model) {
+        if let Err(err) = self
+            .locks
+            .release(order.ticket_id, &order.id.to_string())
+            .await
+        {
+            tracing::warn!(error = %err, "could not release a paid order's lock");
+        }
+    }
+
+    /// An order back to `CREATED` after a failed charge holds its ticket for the time it has left,
+    /// or is expired now if that is none.
+    pub async fn resume_after_payment(
+        &self,
+        order: &order::Model,
+        now: DateTime<Utc>,
+    ) -> ApiResult<()> {
+        let left = (order.expires_at - now).to_std().unwrap_or_default();
+        if left.is_zero() {
+            // Its deadline passed during the charge: expire it now rather than at the next sweep.
+            self.expire_due().await?;
+        } else if let Err(err) = self
+            .locks
+            .restore_ttl(order.ticket_id, &order.id.to_string(), left)
+            .await
+        {
+            tracing::warn!(error = %err, "could not re-arm the order's lock; the schedule still expires it");
+        }
+        Ok(())
     }
 
     fn seller_of(&self, ticket_id: Uuid) -> Option<Uuid> {
@@ -140,7 +184,7 @@ impl OrderService {
         }
         let holder = self
             .locks
-            .holder(&lock_key(ticket_id))
+            .holder(ticket_id)
             .await
             .map_err(ApiError::internal)?;
         Ok(holder
@@ -165,9 +209,8 @@ impl OrderService {
             return Err(refusal);
         }
         let order_id = Uuid::now_v7();
-        let key = lock_key(ticket_id);
         let owner = order_id.to_string();
-        if self.take_lock(&key, &owner).await? == LockOutcome::Held {
+        if self.take_lock(ticket_id, &owner).await? == LockOutcome::Held {
             // Held: still say NOT_FOUND, FORBIDDEN or "sold" where the ticket tells more.
             let ticket = tickets::service::get_model(&self.db, ticket_id)
                 .await?
@@ -185,7 +228,7 @@ impl OrderService {
                 Ok(order)
             }
             Err(err) => {
-                if let Err(e) = self.locks.release(&key, &owner).await {
+                if let Err(e) = self.locks.release(ticket_id, &owner).await {
                     tracing::warn!(error = %e, "could not release the lock of a failed order; it will expire");
                 }
                 Err(err)
@@ -193,36 +236,41 @@ impl OrderService {
         }
     }
 
-    async fn take_lock(&self, key: &str, owner: &str) -> ApiResult<LockOutcome> {
+    async fn take_lock(&self, ticket: Uuid, owner: &str) -> ApiResult<LockOutcome> {
         let outcome = self
             .locks
-            .acquire(key, owner, self.ttl)
+            .take(ticket, owner, self.ttl)
             .await
             .map_err(ApiError::internal)?;
         if outcome == LockOutcome::Acquired {
             return Ok(outcome);
         }
-        let Some(holder) = self.locks.holder(key).await.map_err(ApiError::internal)? else {
+        let Some(holder) = self
+            .locks
+            .holder(ticket)
+            .await
+            .map_err(ApiError::internal)?
+        else {
             // Freed meanwhile: one more try.
             return self
                 .locks
-                .acquire(key, owner, self.ttl)
+                .take(ticket, owner, self.ttl)
                 .await
                 .map_err(ApiError::internal);
         };
         if self.is_orphan(&holder).await? {
             tracing::warn!(
-                key,
+                %ticket,
                 holder,
                 "taking back a lock whose order never reached the database"
             );
             self.locks
-                .release(key, &holder)
+                .release(ticket, &holder)
                 .await
                 .map_err(ApiError::internal)?;
             return self
                 .locks
-                .acquire(key, owner, self.ttl)
+                .take(ticket, owner, self.ttl)
                 .await
                 .map_err(ApiError::internal);
         }
@@ -391,8 +439,7 @@ impl OrderService {
     async fn after_cancel(&self, orders: &[Order], events: &[DomainEvent]) {
         self.events.publish_committed(events).await;
         for order in orders {
-            let key = lock_key(order.ticket_id);
-            if let Err(err) = self.locks.release(&key, order.id.as_str()).await {
+            if let Err(err) = self.locks.release(order.ticket_id, order.id.as_str()).await {
                 tracing::warn!(error = %err, "could not release a cancelled order's lock; it will expire");
             }
         }

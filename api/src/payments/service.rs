@@ -29,14 +29,12 @@ use crate::{
     error::{ApiError, ApiResult},
     events::{self, DomainEvent, EventPayload, Events},
     orders::{self, OrderService, types::Order},
-    store::LockStore,
     tickets::{self, types::Ticket},
 };
 
 #[derive(Clone)]
 pub struct PaymentService {
     db: DatabaseConnection,
-    locks: Arc<dyn LockStore>,
     events: Events,
     orders: OrderService,
     processor: Arc<dyn Processor>,
@@ -52,7 +50,6 @@ pub struct PaymentService {
 impl PaymentService {
     pub fn new(
         db: DatabaseConnection,
-        locks: Arc<dyn LockStore>,
         events: Events,
         orders: OrderService,
         processor: Arc<dyn Processor>,
@@ -60,7 +57,6 @@ impl PaymentService {
     ) -> Self {
         Self {
             db,
-            locks,
             events,
             orders,
             processor,
@@ -141,11 +137,7 @@ impl PaymentService {
         txn.commit().await?;
         self.events.publish_committed(&awaiting).await;
 
-        let key = orders::lock_key(started.ticket_id);
-        let owner = order_id.to_string();
-        if let Err(err) = self.locks.persist(&key, &owner).await {
-            tracing::warn!(error = %err, "could not persist the order's lock; the database still holds the ticket");
-        }
+        self.orders.hold_while_paying(&started).await;
 
         let request = ChargeRequest {
             order_id,
@@ -539,13 +531,7 @@ impl PaymentService {
         }
         events::record(&txn, &events).await?;
         txn.commit().await?;
-        if let Err(err) = self
-            .locks
-            .release(&orders::lock_key(order.ticket_id), &order.id.to_string())
-            .await
-        {
-            tracing::warn!(error = %err, "could not release a paid order's lock");
-        }
+        self.orders.release_paid(&order).await;
         self.events.publish_committed(&events).await;
         Ok(charge)
     }
@@ -563,21 +549,6 @@ impl PaymentService {
         events::record(&txn, &events).await?;
         txn.commit().await?;
         self.events.publish_committed(&events).await;
-        let left = (reopened.expires_at - now).to_std().unwrap_or_default();
-        if left.is_zero() {
-            // Its deadline passed during the charge: expire it now rather than at the next sweep.
-            self.orders.expire_due().await?;
-        } else if let Err(err) = self
-            .locks
-            .restore_ttl(
-                &orders::lock_key(order.ticket_id),
-                &order.id.to_string(),
-                left,
-            )
-            .await
-        {
-            tracing::warn!(error = %err, "could not re-arm the order's lock; the schedule still expires it");
-        }
-        Ok(())
+        self.orders.resume_after_payment(&reopened, now).await
     }
 }
