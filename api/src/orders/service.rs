@@ -11,8 +11,8 @@ use entity::order::{self, OrderStatus};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, ExprTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
     sea_query::{Expr, LockBehavior, LockType, SimpleExpr},
 };
 use tokio_util::sync::CancellationToken;
@@ -500,6 +500,74 @@ pub async fn transition(
         .exec_with_returning(conn)
         .await?
         .pop())
+}
+
+/// One order as stored, for the payments that act for it.
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<order::Model>> {
+    Ok(order::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// `CREATED` → `AWAITING_PAYMENT` as a new payment attempt (its number one more, no payment id
+/// yet), only while unexpired; from then on expiry leaves it alone. `None` when it was not payable.
+pub async fn start_payment(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<order::Model>> {
+    Ok(order::Entity::update_many()
+        .col_expr(
+            order::Column::Status,
+            Expr::value(OrderStatus::AwaitingPayment),
+        )
+        .col_expr(
+            order::Column::PaymentAttempts,
+            Expr::col(order::Column::PaymentAttempts).add(1),
+        )
+        .col_expr(
+            order::Column::PaymentIntentId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Status.eq(OrderStatus::Created))
+        .filter(order::Column::ExpiresAt.gt(now))
+        .exec_with_returning(conn)
+        .await?
+        .pop())
+}
+
+/// Stores the payment id of the attempt `paying` is in (restarting its settle clock); `None` when
+/// the order is no longer paying that attempt (the buyer cancelled it).
+pub async fn remember_payment(
+    conn: &impl ConnectionTrait,
+    paying: &order::Model,
+    payment_id: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<order::Model>> {
+    Ok(order::Entity::update_many()
+        .col_expr(
+            order::Column::PaymentIntentId,
+            Expr::value(payment_id.to_owned()),
+        )
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .filter(order::Column::Id.eq(paying.id))
+        .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment))
+        .filter(order::Column::PaymentAttempts.eq(paying.payment_attempts))
+        .exec_with_returning(conn)
+        .await?
+        .pop())
+}
+
+/// Orders paying, unchanged since `before`: what the reconciler settles.
+pub async fn paying_since(
+    conn: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> ApiResult<Vec<order::Model>> {
+    Ok(order::Entity::find()
+        .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment))
+        .filter(order::Column::UpdatedAt.lte(before))
+        .all(conn)
+        .await?)
 }
 
 /// Moves an order out of the payment `paying` was read in (`AWAITING_PAYMENT`, the same attempt,

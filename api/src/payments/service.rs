@@ -10,7 +10,7 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 
@@ -83,8 +83,7 @@ impl PaymentService {
                 "must be a card token such as tok_visa",
             ));
         }
-        let current = order::Entity::find_by_id(order_id)
-            .one(&self.db)
+        let current = orders::service::find(&self.db, order_id)
             .await?
             .filter(|o| o.buyer_id == viewer.user_id)
             .ok_or_else(orders::service::not_found)?;
@@ -106,26 +105,7 @@ impl PaymentService {
         // CREATED → AWAITING_PAYMENT, only while unexpired; then expiry cannot touch it.
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
-        let started = order::Entity::update_many()
-            .col_expr(
-                order::Column::Status,
-                Expr::value(OrderStatus::AwaitingPayment),
-            )
-            .col_expr(
-                order::Column::PaymentAttempts,
-                Expr::col(order::Column::PaymentAttempts).add(1),
-            )
-            .col_expr(
-                order::Column::PaymentIntentId,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(order::Column::UpdatedAt, Expr::value(now))
-            .filter(order::Column::Id.eq(order_id))
-            .filter(order::Column::Status.eq(OrderStatus::Created))
-            .filter(order::Column::ExpiresAt.gt(now))
-            .exec_with_returning(&txn)
-            .await?
-            .pop();
+        let started = orders::service::start_payment(&txn, order_id, now).await?;
         let Some(started) = started else {
             drop(txn);
             return Err(ApiError::Conflict(
@@ -216,18 +196,7 @@ impl PaymentService {
         order: &order::Model,
         intent_id: &str,
     ) -> ApiResult<Option<order::Model>> {
-        Ok(order::Entity::update_many()
-            .col_expr(
-                order::Column::PaymentIntentId,
-                Expr::value(intent_id.to_owned()),
-            )
-            .col_expr(order::Column::UpdatedAt, Expr::value(db::now()))
-            .filter(order::Column::Id.eq(order.id))
-            .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment))
-            .filter(order::Column::PaymentAttempts.eq(order.payment_attempts))
-            .exec_with_returning(&self.db)
-            .await?
-            .pop())
+        orders::service::remember_payment(&self.db, order, intent_id, db::now()).await
     }
 
     /// Settles orders left `AWAITING_PAYMENT` by a crash or an unknown outcome: completes those the
@@ -235,11 +204,7 @@ impl PaymentService {
     /// those it cannot learn about yet. Never charges.
     pub async fn reconcile(&self) -> ApiResult<usize> {
         let cutoff = db::now() - chrono::Duration::from_std(self.settle_after).unwrap_or_default();
-        let stuck = order::Entity::find()
-            .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment))
-            .filter(order::Column::UpdatedAt.lte(cutoff))
-            .all(&self.db)
-            .await?;
+        let stuck = orders::service::paying_since(&self.db, cutoff).await?;
         let mut settled = 0;
         for order in stuck {
             if self.settle(order).await? {
@@ -282,7 +247,7 @@ impl PaymentService {
     /// A processor's word that a payment succeeded (its webhook): completes the order if the API
     /// call has not, refunds a charge whose order was cancelled meanwhile. Idempotent.
     pub async fn payment_succeeded(&self, order_id: Uuid, intent_id: &str) -> ApiResult<()> {
-        let Some(order) = order::Entity::find_by_id(order_id).one(&self.db).await? else {
+        let Some(order) = orders::service::find(&self.db, order_id).await? else {
             tracing::warn!(%order_id, %intent_id, "a payment succeeded for an unknown order");
             return Ok(());
         };
