@@ -12,12 +12,9 @@ use std::{
 };
 
 use async_graphql::{
-    Context, ContextSelectionSet, OutputType, Positioned, Response, ServerResult, Value,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-        NextPrepareRequest,
-    },
-    parser::types::{DocumentOperations, ExecutableDocument, Field, OperationType},
+    Context, ContextSelectionSet, OutputType, Positioned, ServerResult, Value,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+    parser::types::Field,
     registry::Registry,
 };
 use futures_util::{Stream, StreamExt, future};
@@ -30,8 +27,8 @@ use crate::{
     events::{EventPayload, Events},
 };
 
-/// One WebSocket connection's live subscriptions, held to `WS_MAX_SUBSCRIPTIONS`: a client cannot
-/// make the server keep unbounded streams for it on one socket.
+/// One WebSocket connection's places for operations (`WS_MAX_SUBSCRIPTIONS`), taken by
+/// `SocketOperations`.
 #[derive(Clone)]
 pub struct SubscriptionSlots {
     used: Arc<AtomicUsize>,
@@ -54,16 +51,18 @@ impl SubscriptionSlots {
             .map(|_| Slot(self.used.clone()))
             .map_err(|_| {
                 ApiError::OverLimit(format!(
-                    "too many subscriptions on this connection (at most {}); complete one first",
+                    "too many subscriptions or running operations on this connection (at most \
+                     {}); complete one first",
                     self.limit
                 ))
             })
     }
 }
 
-/// Holds the queries and mutations running on one WebSocket to the same `WS_MAX_SUBSCRIPTIONS`
-/// places as its subscriptions (each takes one while it runs), so a socket cannot have thousands
-/// of operations in flight at once. HTTP requests carry no slots and are held per request.
+/// Holds each WebSocket to `WS_MAX_SUBSCRIPTIONS` operations at once: every operation on it
+/// (subscription, query or mutation) takes a place when it is prepared and gives it back when it
+/// ends, so a socket cannot keep thousands of streams, or of operations in flight, for one client.
+/// HTTP requests carry no places and are held per request.
 pub struct SocketOperations;
 
 impl ExtensionFactory for SocketOperations {
@@ -72,13 +71,10 @@ impl ExtensionFactory for SocketOperations {
     }
 }
 
-/// One operation's view: whether it is a subscription (whose slot `with_ids` takes, and whose
-/// every pushed item async-graphql also runs through `execute`).
+/// One operation's place, held by its extension instance, which lives as long as the operation
+/// (a subscription's for as long as its stream).
 #[derive(Default)]
-struct OperationSlot {
-    operation_name: Mutex<Option<String>>,
-    subscription: std::sync::atomic::AtomicBool,
-}
+struct OperationSlot(Mutex<Option<Slot>>);
 
 #[async_trait::async_trait]
 impl Extension for OperationSlot {
@@ -88,55 +84,18 @@ impl Extension for OperationSlot {
         request: async_graphql::Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<async_graphql::Request> {
-        if let Ok(mut name) = self.operation_name.lock() {
-            name.clone_from(&request.operation_name);
-        }
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &async_graphql::Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let name = self.operation_name.lock().ok().and_then(|n| n.clone());
-        let ty = match (&document.operations, name) {
-            (DocumentOperations::Single(op), _) => Some(op.node.ty),
-            (DocumentOperations::Multiple(ops), Some(name)) => {
-                ops.get(name.as_str()).map(|op| op.node.ty)
-            }
-            (DocumentOperations::Multiple(ops), None) => ops.values().next().map(|op| op.node.ty),
-        };
-        self.subscription
-            .store(ty == Some(OperationType::Subscription), Ordering::Release);
-        Ok(document)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let slots = ctx
-            .data_opt::<SubscriptionSlots>()
-            .filter(|_| !self.subscription.load(Ordering::Acquire));
-        let slot = match slots.map(SubscriptionSlots::take) {
-            Some(Ok(slot)) => Some(slot),
-            Some(Err(err)) => {
+        if let Some(slots) = ctx.data_opt::<SubscriptionSlots>() {
+            let slot = slots.take().map_err(|err| {
                 let err = async_graphql::Error::from(err);
                 let mut refused = async_graphql::ServerError::new(err.message, None);
                 refused.extensions = err.extensions;
-                return Response::from_errors(vec![refused]);
+                refused
+            })?;
+            if let Ok(mut held) = self.0.lock() {
+                *held = Some(slot);
             }
-            None => None,
-        };
-        let response = next.run(ctx, operation_name).await;
-        drop(slot);
-        response
+        }
+        next.run(ctx, request).await
     }
 }
 
@@ -194,40 +153,33 @@ where
     T: Send + 'static,
     F: Fn(&EventPayload) -> Option<T> + Send + 'static,
 {
-    let slot = match ctx.data_opt::<SubscriptionSlots>() {
-        Some(slots) => Some(slots.take()?),
-        None => None,
-    };
     let receiver = ctx.data_unchecked::<Events>().bus().subscribe();
     let user = viewer.map(|v| v.user_id);
     // Grows as events come: an idle subscriber holds no history.
     let mut seen: VecDeque<Uuid> = VecDeque::new();
     let stream = BroadcastStream::new(receiver)
-        .map(move |item| {
-            let _slot = &slot;
-            match item {
-                Ok(event) => match &event.payload {
-                    EventPayload::SessionsRevoked(revoked)
-                        if viewer.is_some_and(|v| revoked.session_ids.contains(&v.session_id)) =>
-                    {
-                        Step::End
-                    }
-                    _ if event.visible_to(user) && !seen.contains(&event.id) => {
-                        let picked = pick(&event.payload);
-                        if picked.is_some() {
-                            if seen.len() == SEEN {
-                                seen.pop_front();
-                            }
-                            seen.push_back(event.id);
-                        }
-                        picked.map_or(Step::Skip, |item| Step::Item(event.id, item))
-                    }
-                    _ => Step::Skip,
-                },
-                Err(BroadcastStreamRecvError::Lagged(n)) => {
-                    tracing::warn!(skipped = n, "a subscriber fell behind the event bus");
-                    Step::Skip
+        .map(move |item| match item {
+            Ok(event) => match &event.payload {
+                EventPayload::SessionsRevoked(revoked)
+                    if viewer.is_some_and(|v| revoked.session_ids.contains(&v.session_id)) =>
+                {
+                    Step::End
                 }
+                _ if event.visible_to(user) && !seen.contains(&event.id) => {
+                    let picked = pick(&event.payload);
+                    if picked.is_some() {
+                        if seen.len() == SEEN {
+                            seen.pop_front();
+                        }
+                        seen.push_back(event.id);
+                    }
+                    picked.map_or(Step::Skip, |item| Step::Item(event.id, item))
+                }
+                _ => Step::Skip,
+            },
+            Err(BroadcastStreamRecvError::Lagged(n)) => {
+                tracing::warn!(skipped = n, "a subscriber fell behind the event bus");
+                Step::Skip
             }
         })
         .take_while(|step| future::ready(!matches!(step, Step::End)))

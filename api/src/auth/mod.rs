@@ -88,15 +88,10 @@ pub async fn viewer(ctx: &Context<'_>) -> ApiResult<Option<Viewer>> {
     credential.viewer(ctx.data_unchecked::<AuthService>()).await
 }
 
-/// The viewer, or `UNAUTHENTICATED`.
+/// The viewer, or `UNAUTHENTICATED`. A subscription checks it when it starts; its stream ends
+/// when the session is revoked, and its socket is closed.
 pub async fn require_viewer(ctx: &Context<'_>) -> ApiResult<Viewer> {
     viewer(ctx).await?.ok_or_else(ApiError::unauthenticated)
-}
-
-/// The viewer of a subscription (checked when it starts; the stream ends when the session is
-/// revoked, and its socket is closed), or `UNAUTHENTICATED`.
-pub async fn subscriber(ctx: &Context<'_>) -> ApiResult<Viewer> {
-    require_viewer(ctx).await
 }
 
 /// Reads the session token from `Authorization: Bearer …` or else the `session` cookie.

@@ -7,7 +7,6 @@ use uuid::Uuid;
 use super::{
     AuthService, require_viewer,
     service::NewSession,
-    subscriber,
     types::{AuthPayload, User},
     viewer,
 };
@@ -130,7 +129,7 @@ impl AuthSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = User>> {
-        let viewer = subscriber(ctx).await?;
+        let viewer = require_viewer(ctx).await?;
         subscriptions::events(ctx, viewer, |payload| match payload {
             EventPayload::UserUpdated(user) => Some(user.clone()),
             _ => None,

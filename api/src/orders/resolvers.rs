@@ -8,7 +8,7 @@ use super::{
     types::{Order, OrderConnection, OrderEdge},
 };
 use crate::{
-    auth::{require_viewer, subscriber},
+    auth::require_viewer,
     error::{ApiError, to_completion},
     events::EventPayload,
     pagination::{self, Page, PageInfo},
@@ -123,7 +123,7 @@ impl OrderSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
-        let viewer = subscriber(ctx).await?;
+        let viewer = require_viewer(ctx).await?;
         subscriptions::events(ctx, viewer, |payload| match payload {
             EventPayload::OrderCreated(o) => Some(o.clone()),
             _ => None,
@@ -137,7 +137,7 @@ impl OrderSubscription {
         ctx: &Context<'_>,
         id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
-        let viewer = subscriber(ctx).await?;
+        let viewer = require_viewer(ctx).await?;
         subscriptions::events(ctx, viewer, move |payload| match payload {
             EventPayload::OrderUpdated(o) if id.as_ref().is_none_or(|id| *id == o.id) => {
                 Some(o.clone())
@@ -151,7 +151,7 @@ impl OrderSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
-        let viewer = subscriber(ctx).await?;
+        let viewer = require_viewer(ctx).await?;
         subscriptions::events(ctx, viewer, |payload| match payload {
             EventPayload::OrderExpired(o) => Some(o.clone()),
             _ => None,

@@ -8,10 +8,7 @@ use super::{
     types::{Charge, PaymentSettings},
 };
 use crate::{
-    auth::{require_viewer, subscriber},
-    error::to_completion,
-    events::EventPayload,
-    pagination, subscriptions,
+    auth::require_viewer, error::to_completion, events::EventPayload, pagination, subscriptions,
 };
 
 #[derive(Default)]
@@ -75,7 +72,7 @@ impl PaymentSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Charge>> {
-        let viewer = subscriber(ctx).await?;
+        let viewer = require_viewer(ctx).await?;
         subscriptions::events(ctx, viewer, |payload| match payload {
             EventPayload::ChargeCreated(c) => Some(c.clone()),
             _ => None,
