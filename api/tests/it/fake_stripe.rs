@@ -45,6 +45,8 @@ struct State_ {
     refunds_unavailable: bool,
     /// The confirm step answers 500 without charging, as a request lost on its way does.
     confirm_lost: bool,
+    /// Refunds are made, then answered 500, as an answer lost on its way back.
+    refund_answers_lost: bool,
     next_id: u64,
 }
 
@@ -86,6 +88,10 @@ impl FakeStripe {
 
     pub fn make_refunds_unavailable(&self, unavailable: bool) {
         self.state().refunds_unavailable = unavailable;
+    }
+
+    pub fn lose_refund_answers(&self, lost: bool) {
+        self.state().refund_answers_lost = lost;
     }
 
     pub fn lose_confirms(&self, lost: bool) {
@@ -393,7 +399,7 @@ async fn refund(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
             json!({}),
         ));
     }
-    reply(idempotent(
+    let result = idempotent(
         &state,
         "POST",
         "/v1/refunds".into(),
@@ -428,7 +434,16 @@ async fn refund(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
                         "amount": amount, "payment_intent": id, "status": "succeeded" }),
             )
         },
-    ))
+    );
+    if state.lock().unwrap().refund_answers_lost {
+        return reply(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "api_error",
+            "An unknown error occurred",
+            json!({}),
+        ));
+    }
+    reply(result)
 }
 
 fn no_such_intent(id: &str) -> (u16, Value) {

@@ -921,3 +921,35 @@ async fn a_stale_reconciler_cannot_reopen_a_later_attempt() {
     shop.assert_charged(&o["id"], 1).await;
     assert_eq!(status_of(app, &m.buyer.token, &o["id"]).await, "COMPLETE");
 }
+
+/// A refund Stripe made but whose answer was lost is not made twice: the next request (with a new
+/// idempotency key) hears "already refunded", which counts as done, and the refund is recorded as
+/// made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_whose_answer_was_lost_is_recorded_once_stripe_says_it_is_made() {
+    let (shop, stripe) = stripe_shop(&[
+        ("PAYMENT_TIMEOUT_SECONDS", "10"),
+        ("PAYMENT_SETTLE_AFTER_SECONDS", "30"),
+    ])
+    .await;
+    stripe.lose_refund_answers(true);
+    let (_, o, paid) = cancel_while_charging(&shop, &stripe).await;
+    assert!(
+        paid["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("owed"),
+        "{paid}"
+    );
+    assert_eq!(stripe.refunds().len(), 1, "made at Stripe, answer lost");
+    stripe.lose_refund_answers(false);
+    let recorded = eventually(Duration::from_secs(20), || async {
+        refunds_of(&shop.env, &o["id"])
+            .await
+            .first()
+            .is_some_and(|r| r.0)
+    })
+    .await;
+    assert!(recorded, "{:?}", refunds_of(&shop.env, &o["id"]).await);
+    assert_eq!(stripe.refunds().len(), 1, "refunded twice");
+}
