@@ -20,6 +20,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+# The API's error codes: a copy of api/src/error.rs `code::ALL`, checked against it by the
+# integration test contract::every_copy_of_the_error_codes_is_the_list.
 ALLOWED_CODES = {
     "UNAUTHENTICATED",
     "FORBIDDEN",

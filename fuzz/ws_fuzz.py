@@ -19,7 +19,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
-from common import WS_MAX_MESSAGE_BYTES, WS_MAX_SUBSCRIPTIONS, Fuzzer, Req, _signature, gql_post
+from common import ALLOWED_CODES, WS_MAX_MESSAGE_BYTES, WS_MAX_SUBSCRIPTIONS, Fuzzer, Req, _signature, gql_post
 from gen import Pool, Values
 
 T, L = "graphql-transport-ws", "graphql-ws"
@@ -140,8 +140,7 @@ class WsRun:
             errors = payload if isinstance(payload, list) else [payload]
         elif kind == "connection_error":
             if not (isinstance(payload, dict) and isinstance(payload.get("extensions"), dict)
-                    and payload["extensions"].get("code") in (
-                        "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "RATE_LIMITED", "INTERNAL_SERVER_ERROR")):
+                    and payload["extensions"].get("code") in ALLOWED_CODES):
                 fz.observe("ws_connection_error_without_code", "connection_error",
                            f"legacy connection_error payload without extensions.code: {json.dumps(payload)[:300]}",
                            self.req())

@@ -30,41 +30,122 @@ pub enum JwtSecretSource {
     Generated,
 }
 
+/// A connection URL that may carry a password (`postgres://user:password@host/db`): `Debug`
+/// shows it with the password replaced by `***`, so a logged or printed `Config` leaks none.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnectionUrl(String);
+
+impl ConnectionUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The URL itself, password included: for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with its password (if any) replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return self.0.clone();
+        };
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+                let hidden = if userinfo.contains(':') { ":***" } else { "" };
+                format!("{scheme}://{user}{hidden}@{host}{path}")
+            }
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for ConnectionUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+/// Everything the process is configured with, one section per concern.
 #[derive(Clone, Debug)]
 pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub auth: AuthConfig,
+    pub orders: OrderConfig,
+    pub payments: PaymentConfig,
+    pub limits: Limits,
+}
+
+/// Where and how the HTTP server listens and what it serves besides the API.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
     pub host: IpAddr,
     pub port: u16,
     /// Where `/metrics` is served instead of the public port, when set (so an Ingress routing `/`
     /// does not publish it).
     pub metrics_port: Option<u16>,
-    pub database_url: String,
+    /// Browser origins allowed to open WebSockets besides the server's own.
+    pub allowed_origins: Vec<String>,
+    /// The built web UI; a placeholder page is served where it is missing.
+    pub web_dir: String,
+    pub log_json: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    pub url: ConnectionUrl,
     /// The most PostgreSQL connections one replica opens; replicas × this must fit the server's
     /// `max_connections`.
-    pub database_max_connections: u32,
-    pub redis_url: Option<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    /// Unset: the in-process lock store and bus (one process).
+    pub url: Option<ConnectionUrl>,
     /// Every Redis key and channel of this deployment starts with it (tests use a unique one).
-    pub redis_prefix: String,
+    pub prefix: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
     pub jwt_secret: Secret,
     pub jwt_secret_source: JwtSecretSource,
     pub session_ttl: Duration,
-    pub order_ttl: Duration,
+    pub cookie_secure: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct OrderConfig {
+    /// How long an unpaid order holds its ticket.
+    pub ttl: Duration,
+    pub max_live: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct PaymentConfig {
     /// Which processor charges cards (`PAYMENT_PROCESSOR`).
-    pub payment_processor: ProcessorKind,
+    pub processor: ProcessorKind,
     pub stripe_secret_key: Option<Secret>,
     pub stripe_api_base: Option<String>,
     pub stripe_webhook_secret: Option<Secret>,
     /// Handed to the web UI for Stripe Elements; not a secret.
     pub stripe_publishable_key: Option<String>,
     /// How long one processor call may take before its outcome counts as unknown.
-    pub payment_timeout: Duration,
+    pub timeout: Duration,
     /// An order still paying this long after its charge began is settled by the reconciler.
-    pub payment_settle_after: Duration,
+    pub settle_after: Duration,
     /// ISO 4217 code, lower-case (Stripe's spelling), of every charge.
     pub currency: String,
-    pub cookie_secure: bool,
-    pub max_live_orders: u32,
-    /// Browser origins allowed to open WebSockets besides the server's own.
-    pub allowed_origins: Vec<String>,
+}
+
+/// What one request or connection may cost, checked before the work starts.
+#[derive(Clone, Debug)]
+pub struct Limits {
     pub max_body_bytes: usize,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
@@ -83,9 +164,6 @@ pub struct Config {
     pub ws_init_timeout: Duration,
     /// The largest WebSocket message accepted.
     pub ws_max_message_bytes: usize,
-    /// The built web UI; a placeholder page is served where it is missing.
-    pub web_dir: String,
-    pub log_json: bool,
 }
 
 /// Which payment processor charges cards.
@@ -386,46 +464,60 @@ impl Config {
         };
 
         Ok(Self {
-            host,
-            port,
-            metrics_port,
-            database_url,
-            database_max_connections,
-            redis_url,
-            redis_prefix,
-            jwt_secret,
-            jwt_secret_source,
-            session_ttl,
-            order_ttl,
-            payment_processor,
-            stripe_secret_key,
-            stripe_api_base,
-            stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
-            stripe_publishable_key: get("STRIPE_PUBLISHABLE_KEY"),
-            payment_timeout,
-            payment_settle_after,
-            currency,
-            cookie_secure,
-            max_live_orders,
-            allowed_origins,
-            max_body_bytes,
-            max_query_depth,
-            max_query_complexity,
-            max_batch_size,
-            max_root_fields,
-            max_query_bytes,
-            max_query_selections,
-            max_entity_representations,
-            ws_max_subscriptions,
-            ws_init_timeout,
-            ws_max_message_bytes,
-            web_dir,
-            log_json,
+            server: ServerConfig {
+                host,
+                port,
+                metrics_port,
+                allowed_origins,
+                web_dir,
+                log_json,
+            },
+            database: DatabaseConfig {
+                url: ConnectionUrl::new(database_url),
+                max_connections: database_max_connections,
+            },
+            redis: RedisConfig {
+                url: redis_url.map(ConnectionUrl::new),
+                prefix: redis_prefix,
+            },
+            auth: AuthConfig {
+                jwt_secret,
+                jwt_secret_source,
+                session_ttl,
+                cookie_secure,
+            },
+            orders: OrderConfig {
+                ttl: order_ttl,
+                max_live: max_live_orders,
+            },
+            payments: PaymentConfig {
+                processor: payment_processor,
+                stripe_secret_key,
+                stripe_api_base,
+                stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
+                stripe_publishable_key: get("STRIPE_PUBLISHABLE_KEY"),
+                timeout: payment_timeout,
+                settle_after: payment_settle_after,
+                currency,
+            },
+            limits: Limits {
+                max_body_bytes,
+                max_query_depth,
+                max_query_complexity,
+                max_batch_size,
+                max_root_fields,
+                max_query_bytes,
+                max_query_selections,
+                max_entity_representations,
+                ws_max_subscriptions,
+                ws_init_timeout,
+                ws_max_message_bytes,
+            },
         })
     }
 
     pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres")
+        self.database.url.expose().starts_with("postgres")
     }
 }
 
@@ -493,15 +585,15 @@ mod tests {
     #[test]
     fn defaults_run_embedded_on_a_laptop() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.port, 8080);
-        assert_eq!(c.host.to_string(), "127.0.0.1");
-        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
-        assert!(c.redis_url.is_none());
-        assert_eq!(c.jwt_secret_source, JwtSecretSource::Generated);
-        assert_eq!(c.order_ttl, Duration::from_secs(900));
-        assert_eq!(c.max_live_orders, 5);
-        assert!(!c.cookie_secure);
-        assert!(c.stripe_secret_key.is_none());
+        assert_eq!(c.server.port, 8080);
+        assert_eq!(c.server.host.to_string(), "127.0.0.1");
+        assert_eq!(c.database.url.expose(), DEFAULT_DATABASE_URL);
+        assert!(c.redis.url.is_none());
+        assert_eq!(c.auth.jwt_secret_source, JwtSecretSource::Generated);
+        assert_eq!(c.orders.ttl, Duration::from_secs(900));
+        assert_eq!(c.orders.max_live, 5);
+        assert!(!c.auth.cookie_secure);
+        assert!(c.payments.stripe_secret_key.is_none());
     }
 
     #[test]
@@ -577,7 +669,7 @@ mod tests {
             ("PAYMENT_PROCESSOR", "test"),
         ])
         .unwrap();
-        assert_eq!(ok.jwt_secret_source, JwtSecretSource::Configured);
+        assert_eq!(ok.auth.jwt_secret_source, JwtSecretSource::Configured);
     }
 
     #[test]
@@ -596,13 +688,15 @@ mod tests {
         assert_eq!(
             with(&[("PAYMENT_PROCESSOR", "test")])
                 .unwrap()
-                .payment_processor,
+                .payments
+                .processor,
             ProcessorKind::Test
         );
         assert_eq!(
             with(&[("STRIPE_SECRET_KEY", "sk_test_1")])
                 .unwrap()
-                .payment_processor,
+                .payments
+                .processor,
             ProcessorKind::Stripe
         );
         assert_eq!(
@@ -618,7 +712,7 @@ mod tests {
             "PAYMENT_PROCESSOR"
         );
         // The embedded default still sells with the test processor out of the box.
-        assert_eq!(config(&[]).unwrap().payment_processor, ProcessorKind::Test);
+        assert_eq!(config(&[]).unwrap().payments.processor, ProcessorKind::Test);
     }
 
     #[test]
@@ -628,7 +722,10 @@ mod tests {
             assert_eq!(err.variable, "CURRENCY");
             assert!(err.message.contains("no cents"), "{err}");
         }
-        assert_eq!(config(&[("CURRENCY", "EUR")]).unwrap().currency, "eur");
+        assert_eq!(
+            config(&[("CURRENCY", "EUR")]).unwrap().payments.currency,
+            "eur"
+        );
     }
 
     #[test]
@@ -644,6 +741,47 @@ mod tests {
     }
 
     #[test]
+    fn connection_urls_print_without_their_password() {
+        let c = config(&[
+            (
+                "DATABASE_URL",
+                "postgres://app:pg-pass@db.internal:5432/tickets",
+            ),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("PAYMENT_PROCESSOR", "test"),
+            ("REDIS_URL", "rediss://default:redis-pass@cache:6380/0"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("pg-pass"), "{shown}");
+        assert!(!shown.contains("redis-pass"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:***@db.internal:5432/tickets"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("rediss://default:***@cache:6380/0"),
+            "{shown}"
+        );
+        assert_eq!(
+            c.database.url.expose(),
+            "postgres://app:pg-pass@db.internal:5432/tickets"
+        );
+        for (url, shown) in [
+            (
+                "sqlite://tickets.db?mode=rwc",
+                "sqlite://tickets.db?mode=rwc",
+            ),
+            ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+            ("postgres://postgres@h/d", "postgres://postgres@h/d"),
+            ("redis://:only-pass@h", "redis://:***@h"),
+            ("postgres://u:p@ss@h/d", "postgres://u:***@h/d"),
+        ] {
+            assert_eq!(ConnectionUrl::new(url).redacted(), shown);
+        }
+    }
+
+    #[test]
     fn allowed_origins_are_a_trimmed_list() {
         let c = config(&[(
             "ALLOWED_ORIGINS",
@@ -651,7 +789,7 @@ mod tests {
         )])
         .unwrap();
         assert_eq!(
-            c.allowed_origins,
+            c.server.allowed_origins,
             ["https://a.example", "http://b.example:3000"]
         );
     }

@@ -97,3 +97,12 @@ pub fn now() -> DateTime<Utc> {
 pub async fn ping(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
+
+/// Whether the statement broke a unique index: a race another request won, to be told as
+/// `CONFLICT`, not an internal error.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

@@ -42,17 +42,43 @@ pub enum ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The stable `extensions.code` values of API.md "Errors": the one list. Rust code names them
+/// from here; the web UI's (`web/src/lib/errors.ts`) and the fuzzer's (`fuzz/common.py`) copies
+/// are checked against `code::ALL` by `contract::every_copy_of_the_error_codes_is_the_list`.
+pub mod code {
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const CONFLICT: &str = "CONFLICT";
+    pub const PAYMENT_FAILED: &str = "PAYMENT_FAILED";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+
+    /// All of them, in API.md's order.
+    pub const ALL: [&str; 8] = [
+        UNAUTHENTICATED,
+        FORBIDDEN,
+        NOT_FOUND,
+        BAD_USER_INPUT,
+        CONFLICT,
+        PAYMENT_FAILED,
+        RATE_LIMITED,
+        INTERNAL_SERVER_ERROR,
+    ];
+}
+
 impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
-            ApiError::Forbidden(_) => "FORBIDDEN",
-            ApiError::NotFound(_) => "NOT_FOUND",
-            ApiError::BadUserInput(_) | ApiError::OverLimit(_) => "BAD_USER_INPUT",
-            ApiError::Conflict(_) => "CONFLICT",
-            ApiError::PaymentFailed(_) => "PAYMENT_FAILED",
-            ApiError::RateLimited { .. } => "RATE_LIMITED",
-            ApiError::Internal(_) => "INTERNAL_SERVER_ERROR",
+            ApiError::Unauthenticated(_) => code::UNAUTHENTICATED,
+            ApiError::Forbidden(_) => code::FORBIDDEN,
+            ApiError::NotFound(_) => code::NOT_FOUND,
+            ApiError::BadUserInput(_) | ApiError::OverLimit(_) => code::BAD_USER_INPUT,
+            ApiError::Conflict(_) => code::CONFLICT,
+            ApiError::PaymentFailed(_) => code::PAYMENT_FAILED,
+            ApiError::RateLimited { .. } => code::RATE_LIMITED,
+            ApiError::Internal(_) => code::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -107,6 +133,13 @@ pub const INTERNAL_MESSAGE: &str = "internal server error";
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
         ApiError::Internal(err.into())
+    }
+}
+
+/// The lock store's and the password hasher's failures: internal, logged, never shown.
+impl From<anyhow::Error> for ApiError {
+    fn from(err: anyhow::Error) -> Self {
+        ApiError::Internal(err)
     }
 }
 

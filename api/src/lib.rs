@@ -5,14 +5,17 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;
-pub mod events;
 pub mod expiration;
 pub mod http;
+pub mod ids;
 pub mod metrics;
+pub mod money;
 pub mod orders;
+pub mod outbox;
 pub mod pagination;
 pub mod payments;
 pub mod schema;

@@ -15,7 +15,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    telemetry::init(config.log_json);
+    telemetry::init(config.server.log_json);
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(err) => {

@@ -42,6 +42,7 @@ struct Inner {
     http_seconds: Family<PathLabels, Histogram>,
     events_published: Family<EventLabels, Counter>,
     events_relayed: Counter,
+    events_unreadable: Counter,
     graphql_errors: Family<CodeLabels, Counter>,
     db_statements: Family<StatementLabels, Counter>,
     db_seconds: Histogram,
@@ -72,6 +73,7 @@ impl Metrics {
             Family::<PathLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> _);
         let events_published = Family::<EventLabels, Counter>::default();
         let events_relayed = Counter::default();
+        let events_unreadable = Counter::default();
         let graphql_errors = Family::<CodeLabels, Counter>::default();
         let websockets = Gauge::default();
         let db_statements = Family::<StatementLabels, Counter>::default();
@@ -113,6 +115,11 @@ impl Metrics {
             events_relayed.clone(),
         );
         registry.register(
+            "events_unreadable",
+            "Outbox rows the relay could not read (left unpublished; needs an operator)",
+            events_unreadable.clone(),
+        );
+        registry.register(
             "graphql_errors",
             "GraphQL errors by extensions.code",
             graphql_errors.clone(),
@@ -128,6 +135,7 @@ impl Metrics {
             http_seconds,
             events_published,
             events_relayed,
+            events_unreadable,
             graphql_errors,
             db_statements,
             db_seconds,
@@ -167,6 +175,10 @@ impl Metrics {
 
     pub fn event_relayed(&self) {
         self.0.events_relayed.inc();
+    }
+
+    pub fn event_unreadable(&self) {
+        self.0.events_unreadable.inc();
     }
 
     pub fn graphql_error(&self, code: &str) {

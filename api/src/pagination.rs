@@ -54,7 +54,7 @@ impl Page {
     }
 }
 
-pub fn encode(id: Uuid) -> String {
+fn encode(id: Uuid) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
 }
@@ -68,13 +68,39 @@ fn decode(cursor: &str) -> Option<Uuid> {
 }
 
 /// Splits a fetched `first + 1` rows into the page and whether more follow.
-pub fn split<T>(mut rows: Vec<T>, page: Page) -> (Vec<T>, bool) {
+fn split<T>(mut rows: Vec<T>, page: Page) -> (Vec<T>, bool) {
     let more = rows.len() as u64 > page.first;
     rows.truncate(usize::try_from(page.first).unwrap_or(usize::MAX));
     (rows, more)
 }
 
-/// Parses a GraphQL `ID` that must be a UUID; anything else names no record.
-pub fn parse_id(id: &async_graphql::ID) -> Option<Uuid> {
-    Uuid::parse_str(id.as_str()).ok()
+/// A connection's edges and page info from `first + 1` fetched rows: `id` gives a row's cursor,
+/// `edge` builds the edge from the cursor and the row. Each domain's connection type is then just
+/// `{ edges, page_info }`.
+pub fn edges<R, E>(
+    rows: Vec<R>,
+    page: Page,
+    id: impl Fn(&R) -> Uuid,
+    edge: impl Fn(String, R) -> E,
+) -> (Vec<E>, PageInfo) {
+    let (rows, has_next_page) = split(rows, page);
+    let end_cursor = rows.last().map(|r| encode(id(r)));
+    let edges = rows.into_iter().map(|r| edge(encode(id(&r)), r)).collect();
+    (
+        edges,
+        PageInfo {
+            has_next_page,
+            end_cursor,
+        },
+    )
+}
+
+impl PageInfo {
+    /// The info of a connection with no edges.
+    pub fn empty() -> Self {
+        Self {
+            has_next_page: false,
+            end_cursor: None,
+        }
+    }
 }

@@ -15,11 +15,11 @@ use crate::{
     },
     config::{Config, JwtSecretSource, ProcessorKind},
     db,
-    events::Events,
     expiration::Expiration,
     http,
     metrics::Metrics,
     orders::OrderService,
+    outbox::Events,
     payments::{
         PaymentService,
         processor::{Processor, StripeProcessor, TestProcessor},
@@ -44,7 +44,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        if config.jwt_secret_source == JwtSecretSource::Generated {
+        if config.auth.jwt_secret_source == JwtSecretSource::Generated {
             tracing::warn!(
                 "JWT_SECRET is not set: signing with a random secret, so sessions end when the \
                  process stops. Set JWT_SECRET to keep them."
@@ -52,13 +52,13 @@ impl Application {
         }
         let metrics = Metrics::new();
         let db = db::connect(
-            &config.database_url,
-            config.database_max_connections,
+            config.database.url.expose(),
+            config.database.max_connections,
             &metrics,
         )
         .await?;
-        let stores = match &config.redis_url {
-            Some(url) => Stores::redis(url, &config.redis_prefix).await?,
+        let stores = match &config.redis.url {
+            Some(url) => Stores::redis(url.expose(), &config.redis.prefix).await?,
             None => Stores::memory(),
         };
         let events = Events::new(db.clone(), stores.bus.clone(), metrics.clone());
@@ -66,20 +66,20 @@ impl Application {
             db.clone(),
             stores.locks.clone(),
             events.clone(),
-            config.jwt_secret.expose(),
-            config.session_ttl,
-            config.cookie_secure,
+            config.auth.jwt_secret.expose(),
+            config.auth.session_ttl,
+            config.auth.cookie_secure,
             // Only a store the replicas share can hold the tombstones that make sign-out hold
             // everywhere; the embedded backend asks its local database every time.
-            config.redis_url.is_some(),
+            config.redis.url.is_some(),
         );
         let tickets = TicketService::new(db.clone(), events.clone());
         let orders = OrderService::new(
             db.clone(),
             stores.locks.clone(),
             events.clone(),
-            config.order_ttl,
-            config.max_live_orders,
+            config.orders.ttl,
+            config.orders.max_live,
         );
         let payments = PaymentService::new(
             db.clone(),
@@ -89,17 +89,17 @@ impl Application {
             &config,
         );
         let schema = schema::builder()
-            .limit_depth(config.max_query_depth)
-            .limit_complexity(config.max_query_complexity)
+            .limit_depth(config.limits.max_query_depth)
+            .limit_complexity(config.limits.max_query_complexity)
             .extension(ErrorCodes(metrics.clone()))
             .extension(PerOperation)
             .extension(subscriptions::SocketOperations)
             // Last: it stands in for the parser.
             .extension(Documents::new(DocumentLimits {
-                max_bytes: config.max_query_bytes,
-                max_selections: config.max_query_selections,
-                max_root_fields: config.max_root_fields,
-                max_representations: config.max_entity_representations,
+                max_bytes: config.limits.max_query_bytes,
+                max_selections: config.limits.max_query_selections,
+                max_root_fields: config.limits.max_root_fields,
+                max_representations: config.limits.max_entity_representations,
             }))
             .data(auth.clone())
             .data(events.clone())
@@ -117,13 +117,13 @@ impl Application {
             ))
             .finish();
 
-        let addr = SocketAddr::new(config.host, config.port);
+        let addr = SocketAddr::new(config.server.host, config.server.port);
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (HOST, PORT)"))?;
-        let operations = match config.metrics_port {
+        let operations = match config.server.metrics_port {
             Some(port) => {
-                let addr = SocketAddr::new(config.host, port);
+                let addr = SocketAddr::new(config.server.host, port);
                 Some(
                     TcpListener::bind(addr)
                         .await
@@ -233,12 +233,15 @@ const SOCKETS_CLOSE_WITHIN: std::time::Duration = std::time::Duration::from_secs
 
 /// The processor `PAYMENT_PROCESSOR` chose (Stripe at `STRIPE_API_BASE` when that is set).
 fn processor(config: &Config) -> Arc<dyn Processor> {
-    match (config.payment_processor, &config.stripe_secret_key) {
+    match (
+        config.payments.processor,
+        &config.payments.stripe_secret_key,
+    ) {
         (ProcessorKind::Stripe, Some(key)) => {
-            tracing::info!(api_base = ?config.stripe_api_base, "payments: Stripe");
+            tracing::info!(api_base = ?config.payments.stripe_api_base, "payments: Stripe");
             Arc::new(StripeProcessor::new(
                 key.expose(),
-                config.stripe_api_base.as_deref(),
+                config.payments.stripe_api_base.as_deref(),
             ))
         }
         _ => {

@@ -9,9 +9,9 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     auth::{AuthService, sockets::LiveSockets},
     config::Config,
-    events::Events,
     metrics::Metrics,
     orders::OrderService,
+    outbox::Events,
     payments::PaymentService,
     schema::AppSchema,
     store::Stores,

@@ -3,7 +3,7 @@
 
 use std::{
     borrow::Cow,
-    collections::{HashMap, VecDeque},
+    collections::VecDeque,
     hash::{Hash, Hasher},
     sync::{
         Arc, Mutex,
@@ -23,8 +23,10 @@ use uuid::Uuid;
 
 use crate::{
     auth::Viewer,
+    cache::Bounded,
     error::ApiError,
-    events::{EventPayload, Events},
+    ids::{SessionId, UserId},
+    outbox::{EventPayload, Events},
 };
 
 /// One WebSocket connection's places for operations (`WS_MAX_SUBSCRIPTIONS`), taken by
@@ -154,26 +156,27 @@ where
     F: Fn(&EventPayload) -> Option<T> + Send + 'static,
 {
     let receiver = ctx.data_unchecked::<Events>().bus().subscribe();
-    let user = viewer.map(|v| v.user_id);
+    let user = viewer.map(|v| UserId::from(v.user_id));
+    let session = viewer.map(|v| SessionId::from(v.session_id));
     // Grows as events come: an idle subscriber holds no history.
     let mut seen: VecDeque<Uuid> = VecDeque::new();
     let stream = BroadcastStream::new(receiver)
         .map(move |item| match item {
             Ok(event) => match &event.payload {
                 EventPayload::SessionsRevoked(revoked)
-                    if viewer.is_some_and(|v| revoked.session_ids.contains(&v.session_id)) =>
+                    if session.is_some_and(|s| revoked.session_ids.contains(&s)) =>
                 {
                     Step::End
                 }
-                _ if event.visible_to(user) && !seen.contains(&event.id) => {
+                _ if event.visible_to(user) && !seen.contains(&event.id.uuid()) => {
                     let picked = pick(&event.payload);
                     if picked.is_some() {
                         if seen.len() == SEEN {
                             seen.pop_front();
                         }
-                        seen.push_back(event.id);
+                        seen.push_back(event.id.uuid());
                     }
-                    picked.map_or(Step::Skip, |item| Step::Item(event.id, item))
+                    picked.map_or(Step::Skip, |item| Step::Item(event.id.uuid(), item))
                 }
                 _ => Step::Skip,
             },
@@ -227,23 +230,24 @@ pub struct Shared<T> {
 
 /// Rendered items by (event, selection shape); emptied when full, as only the latest events
 /// matter.
-#[derive(Clone, Default)]
-pub struct Renders(Arc<Mutex<HashMap<(Uuid, u64), Value>>>);
+#[derive(Clone)]
+pub struct Renders(Bounded<(Uuid, u64), Value>);
 
 const RENDERS_KEPT: usize = 4096;
 
+impl Default for Renders {
+    fn default() -> Self {
+        Self(Bounded::new(RENDERS_KEPT))
+    }
+}
+
 impl Renders {
     fn get(&self, key: &(Uuid, u64)) -> Option<Value> {
-        self.0.lock().ok()?.get(key).cloned()
+        self.0.get(key)
     }
 
     fn put(&self, key: (Uuid, u64), value: &Value) {
-        if let Ok(mut map) = self.0.lock() {
-            if map.len() >= RENDERS_KEPT {
-                map.clear();
-            }
-            map.insert(key, value.clone());
-        }
+        self.0.insert(key, value.clone());
     }
 }
 

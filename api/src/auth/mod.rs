@@ -11,6 +11,7 @@
 //! - an unknown email and a wrong password get the same error; after 10 failures for one email
 //!   within 15 minutes every attempt for it is `RATE_LIMITED` until the window passes.
 
+pub mod model;
 pub mod password;
 pub mod repo;
 pub mod resolvers;

@@ -10,7 +10,7 @@ use super::{
     types::{AuthPayload, User},
     viewer,
 };
-use crate::{error::to_completion, events::EventPayload, subscriptions};
+use crate::{error::to_completion, outbox::EventPayload, subscriptions};
 
 #[derive(Default)]
 pub struct AuthQuery;
@@ -25,7 +25,8 @@ impl AuthQuery {
         Ok(ctx
             .data_unchecked::<AuthService>()
             .user(viewer.user_id)
-            .await?)
+            .await?
+            .map(User::from))
     }
 
     /// Federation entity resolver. A user's email is private, so only the viewer resolves.
@@ -39,9 +40,11 @@ impl AuthQuery {
             return Ok(None);
         };
         match Uuid::parse_str(&id) {
-            Ok(id) if id == viewer.user_id => {
-                Ok(ctx.data_unchecked::<AuthService>().user(id).await?)
-            }
+            Ok(id) if id == viewer.user_id => Ok(ctx
+                .data_unchecked::<AuthService>()
+                .user(id)
+                .await?
+                .map(User::from)),
             _ => Ok(None),
         }
     }
@@ -106,7 +109,8 @@ impl AuthMutation {
             auth.change_password(viewer, &current_password, &new_password)
                 .await
         })
-        .await?)
+        .await?
+        .into())
     }
 }
 
@@ -114,7 +118,7 @@ impl AuthMutation {
 fn payload(ctx: &Context<'_>, session: NewSession) -> AuthPayload {
     ctx.append_http_header(axum::http::header::SET_COOKIE, session.cookie);
     AuthPayload {
-        user: session.user,
+        user: session.user.into(),
         token: session.token,
     }
 }
@@ -131,7 +135,7 @@ impl AuthSubscription {
     ) -> async_graphql::Result<impl Stream<Item = User>> {
         let viewer = require_viewer(ctx).await?;
         subscriptions::events(ctx, viewer, |payload| match payload {
-            EventPayload::UserUpdated(user) => Some(user.clone()),
+            EventPayload::UserUpdated(user) => Some(User::from(user.clone())),
             _ => None,
         })
     }

@@ -2,19 +2,21 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sea_orm::{DatabaseConnection, SqlErr};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{
-    Viewer, password, repo,
+    Viewer,
+    model::{SessionsRevoked, User},
+    password, repo,
     session_cache::{Cached, SessionCache},
     token::TokenKeys,
-    types::{Email, Password, User},
+    types::{Email, Password},
 };
 use crate::{
     db,
     error::{ApiError, ApiResult, both},
-    events::{self, DomainEvent, EventPayload, Events},
+    outbox::{self, DomainEvent, EventPayload, Events},
     store::LockStore,
 };
 
@@ -63,6 +65,7 @@ impl AuthService {
         }
     }
 
+    #[tracing::instrument(name = "auth.sign_up", skip_all)]
     pub async fn sign_up(&self, email: &str, password: &str) -> ApiResult<NewSession> {
         let (email, password) = both(
             Email::parse("email", email),
@@ -74,16 +77,14 @@ impl AuthService {
         {
             return Err(email_taken());
         }
-        let hash = password::hash(password.expose().to_owned())
-            .await
-            .map_err(ApiError::internal)?;
+        let hash = password::hash(password.expose().to_owned()).await?;
 
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
         let user = match repo::insert_user(&txn, email.as_str(), hash, now).await {
             Ok(user) => user,
             // Two sign-ups raced past the check above: the unique index lets one win.
-            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(err) if db::is_unique_violation(&err) => {
                 return Err(email_taken());
             }
             Err(err) => return Err(err.into()),
@@ -92,15 +93,16 @@ impl AuthService {
         let user = User::from(user);
         let created = [DomainEvent::new(
             EventPayload::UserCreated(user.clone()),
-            Some(session.user_id),
+            Some(session.user_id.into()),
         )];
-        events::record(&txn, &created).await?;
+        outbox::record(&txn, &created).await?;
         txn.commit().await?;
         self.events.publish_committed(&created).await;
         self.sessions.remember(&session, now).await;
         self.new_session(user, session.user_id, session.id, now)
     }
 
+    #[tracing::instrument(name = "auth.sign_in", skip_all)]
     pub async fn sign_in(&self, email: &str, password: &str) -> ApiResult<NewSession> {
         let email = Email::parse("email", email).map_err(|f| ApiError::BadUserInput(vec![f]))?;
         if password.is_empty() {
@@ -115,15 +117,11 @@ impl AuthService {
                 password.to_owned(),
                 user.as_ref().map(|u| u.password_hash.clone()),
             )
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let Some(user) = user.filter(|_| ok) else {
             return Err(ApiError::Unauthenticated(WRONG_CREDENTIALS.into()));
         };
-        self.locks
-            .reset(&throttle)
-            .await
-            .map_err(ApiError::internal)?;
+        self.locks.reset(&throttle).await?;
 
         let now = db::now();
         let session = repo::insert_session(&self.db, user.id, now, now + self.session_ttl).await?;
@@ -132,6 +130,7 @@ impl AuthService {
     }
 
     /// Revokes the viewer's session; returns whether there was one.
+    #[tracing::instrument(name = "auth.sign_out", skip_all, fields(user = ?viewer.map(|v| v.user_id)))]
     pub async fn sign_out(&self, viewer: Option<Viewer>) -> ApiResult<bool> {
         let Some(viewer) = viewer else {
             return Ok(false);
@@ -142,13 +141,14 @@ impl AuthService {
         let txn = db::begin_write(&self.db).await?;
         let revoked = repo::revoke_session(&txn, viewer.session_id, db::now()).await?;
         let events = revoked_event(viewer.user_id, vec![viewer.session_id]);
-        events::record(&txn, &events).await?;
+        outbox::record(&txn, &events).await?;
         txn.commit().await?;
         self.events.publish_committed(&events).await;
         Ok(revoked)
     }
 
     /// Changes the password after checking the current one, and signs out every other session.
+    #[tracing::instrument(name = "auth.change_password", skip_all, fields(user = %viewer.user_id))]
     pub async fn change_password(
         &self,
         viewer: Viewer,
@@ -163,22 +163,15 @@ impl AuthService {
         let throttle = throttle_key(&user.email);
         self.count_attempt(&throttle).await?;
         let ok = current.chars().count() <= super::types::PASSWORD_MAX
-            && password::verify(current.to_owned(), Some(user.password_hash.clone()))
-                .await
-                .map_err(ApiError::internal)?;
+            && password::verify(current.to_owned(), Some(user.password_hash.clone())).await?;
         if !ok {
             return Err(ApiError::field(
                 "currentPassword",
                 "is not your current password",
             ));
         }
-        self.locks
-            .reset(&throttle)
-            .await
-            .map_err(ApiError::internal)?;
-        let hash = password::hash(new.expose().to_owned())
-            .await
-            .map_err(ApiError::internal)?;
+        self.locks.reset(&throttle).await?;
+        let hash = password::hash(new.expose().to_owned()).await?;
 
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
@@ -196,9 +189,9 @@ impl AuthService {
         };
         updated.push(DomainEvent::new(
             EventPayload::UserUpdated(user.clone()),
-            Some(viewer.user_id),
+            Some(viewer.user_id.into()),
         ));
-        events::record(&txn, &updated).await?;
+        outbox::record(&txn, &updated).await?;
         txn.commit().await?;
         self.events.publish_committed(&updated).await;
         Ok(user)
@@ -266,8 +259,7 @@ impl AuthService {
     ) -> ApiResult<NewSession> {
         let token = self
             .keys
-            .issue(user_id, session_id, now, now + self.session_ttl)
-            .map_err(ApiError::internal)?;
+            .issue(user_id, session_id, now, now + self.session_ttl)?;
         let cookie = self.cookie(token.clone(), self.session_ttl.as_secs());
         Ok(NewSession {
             user,
@@ -292,11 +284,7 @@ impl AuthService {
     /// a check made before the first of them fails: the 11th attempt in a window is refused
     /// however many run at once. A success closes the window; a failure stays counted.
     async fn count_attempt(&self, key: &str) -> ApiResult<()> {
-        let hits = self
-            .locks
-            .hit(key, THROTTLE_WINDOW)
-            .await
-            .map_err(ApiError::internal)?;
+        let hits = self.locks.hit(key, THROTTLE_WINDOW).await?;
         if hits.count > MAX_FAILED_SIGN_INS {
             return Err(ApiError::RateLimited {
                 retry_after_seconds: hits.resets_in.as_secs().max(1),
@@ -309,11 +297,11 @@ impl AuthService {
 /// The event that closes revoked sessions' WebSockets on every replica.
 fn revoked_event(user_id: Uuid, session_ids: Vec<Uuid>) -> Vec<DomainEvent> {
     vec![DomainEvent::new(
-        EventPayload::SessionsRevoked(events::SessionsRevoked {
-            user_id,
-            session_ids,
+        EventPayload::SessionsRevoked(SessionsRevoked {
+            user_id: user_id.into(),
+            session_ids: session_ids.into_iter().map(Into::into).collect(),
         }),
-        Some(user_id),
+        Some(user_id.into()),
     )]
 }
 

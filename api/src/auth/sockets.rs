@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::Credential;
-use crate::{events::EventPayload, store::EventBus};
+use crate::{ids::SessionId, outbox::EventPayload, store::EventBus};
 
 /// The token a WebSocket authenticates with (from `connection_init`, or the upgrade request's
 /// cookie), kept in the connection's data so each of its operations checks it anew.
@@ -103,13 +103,13 @@ impl LiveSockets {
     }
 
     /// Closes every socket of these sessions.
-    pub fn revoke(&self, sessions: &[Uuid]) -> usize {
+    pub fn revoke(&self, sessions: &[SessionId]) -> usize {
         let Ok(map) = self.inner.lock() else {
             return 0;
         };
         let mut closed = 0;
         for session in sessions {
-            for (_, close) in map.get(session).into_iter().flatten() {
+            for (_, close) in map.get(&session.uuid()).into_iter().flatten() {
                 close.cancel();
                 closed += 1;
             }
@@ -142,10 +142,10 @@ impl LiveSockets {
                     }
                 }
                 Err(RecvError::Lagged(skipped)) => {
-                    let all: Vec<Uuid> = self
+                    let all: Vec<SessionId> = self
                         .inner
                         .lock()
-                        .map(|m| m.keys().copied().collect())
+                        .map(|m| m.keys().copied().map(SessionId::from).collect())
                         .unwrap_or_default();
                     let closed = self.revoke(&all);
                     tracing::warn!(

@@ -1,13 +1,12 @@
-//! GraphQL types of accounts, and the validated inputs (`Email`, `Password`).
+//! GraphQL types of accounts (mapped from the domain's `model::User`), and the validated inputs (`Email`, `Password`).
 
+use super::model;
+use crate::error::FieldError;
 use async_graphql::{ID, SimpleObject};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
-use crate::error::FieldError;
 
 /// A person with an account. Only its owner ever sees it (the email is private).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
 #[graphql(shareable)]
 pub struct User {
     pub id: ID,
@@ -15,12 +14,12 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<entity::user::Model> for User {
-    fn from(m: entity::user::Model) -> Self {
+impl From<model::User> for User {
+    fn from(u: model::User) -> Self {
         Self {
-            id: ID(m.id.to_string()),
-            email: m.email,
-            created_at: m.created_at,
+            id: u.id.into(),
+            email: u.email,
+            created_at: u.created_at,
         }
     }
 }

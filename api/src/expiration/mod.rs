@@ -15,8 +15,8 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    events::EventPayload,
     orders::{OrderService, TicketLocks},
+    outbox::EventPayload,
     store::Stores,
 };
 

@@ -50,12 +50,12 @@ pub(super) async fn graphql_post(
         }
     };
     let size = batch.iter().count();
-    if size == 0 || size > state.config.max_batch_size {
+    if size == 0 || size > state.config.limits.max_batch_size {
         return refuse(
             StatusCode::BAD_REQUEST,
             &format!(
                 "a batch holds 1 to {} operations",
-                state.config.max_batch_size
+                state.config.limits.max_batch_size
             ),
         );
     }
@@ -82,7 +82,7 @@ pub(super) async fn graphql_get(
 ) -> Response {
     let query = query.unwrap_or_default();
     if query.is_empty() && accepts_html(&headers) {
-        return Html(graphiql(&state.config.web_dir).await).into_response();
+        return Html(graphiql(&state.config.server.web_dir).await).into_response();
     }
     let request = match parse_query_string(&query) {
         Ok(request) => request,
@@ -105,14 +105,14 @@ pub(super) async fn graphql_get(
     }
     // After `is_query`, so a mutation is 405 whatever its length (the URI's own limit, in hyper,
     // bounds what `is_query` parses); before execution parses it again.
-    if request.query.len() > state.config.max_query_bytes {
+    if request.query.len() > state.config.limits.max_query_bytes {
         return refuse(
             StatusCode::BAD_REQUEST,
             &format!(
                 "the query is {} bytes long, more than this server accepts (at most {}, \
                  MAX_QUERY_BYTES)",
                 request.query.len(),
-                state.config.max_query_bytes
+                state.config.limits.max_query_bytes
             ),
         );
     }

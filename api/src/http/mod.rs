@@ -25,14 +25,15 @@ use axum::{
 };
 use serde_json::json;
 use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::{ServeDir, ServeFile},
     trace::TraceLayer,
 };
 
-use crate::state::AppState;
+use crate::{error::code, state::AppState};
 
 pub fn router(state: AppState) -> Router {
-    let web_dir = Path::new(&state.config.web_dir);
+    let web_dir = Path::new(&state.config.server.web_dir);
     let index = web_dir.join("index.html");
     let router = Router::new()
         .route(
@@ -44,7 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(probes::readyz))
         .merge(crate::payments::webhook::routes());
     // Metrics on the public port unless they have a port of their own (`METRICS_PORT`).
-    let router = if state.config.metrics_port.is_none() {
+    let router = if state.config.server.metrics_port.is_none() {
         router.route("/metrics", get(probes::metrics))
     } else {
         router
@@ -55,11 +56,33 @@ pub fn router(state: AppState) -> Router {
         router.fallback(placeholder)
     };
     router
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(middleware::map_response(too_large_as_json))
         .layer(middleware::from_fn_with_state(state.clone(), track))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .with_state(state)
+}
+
+/// Every request carries an id (the client's `x-request-id`, or a new UUID) that its response
+/// echoes and every log line inside it names, services' spans included: one request can be
+/// followed through the log.
+static REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+fn request_span<B>(request: &HttpRequest<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    // The path only: a GET query string can carry variables.
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        request_id = id,
+    )
 }
 
 /// A body over `MAX_BODY_BYTES` is refused by axum in plain text; clients get the JSON shape of
@@ -77,7 +100,7 @@ async fn too_large_as_json(response: Response) -> Response {
 /// A JSON error body in the GraphQL shape, for requests refused before GraphQL runs.
 pub(super) fn refuse(status: StatusCode, message: &str) -> Response {
     let body = json!({
-        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT", "fields": [] } }]
+        "errors": [{ "message": message, "extensions": { "code": code::BAD_USER_INPUT, "fields": [] } }]
     });
     (status, Json(body)).into_response()
 }

@@ -26,6 +26,7 @@ use crate::{
         self, AuthService,
         sockets::{LiveSockets, SocketToken, Watched},
     },
+    error::code,
     state::AppState,
     subscriptions::SubscriptionSlots,
 };
@@ -49,7 +50,9 @@ impl CloseCodes {
             // A subscribe before connection_ack, on either protocol (1011 would say "our fault").
             (_, 1011) if frame.reason.contains("handshake is not completed") => 4401,
             // connection_init refused (a bad token).
-            (CloseCodes::GraphqlWs, 1002) if frame.reason.starts_with("UNAUTHENTICATED") => 4403,
+            (CloseCodes::GraphqlWs, 1002) if frame.reason.starts_with(code::UNAUTHENTICATED) => {
+                4403
+            }
             // A message that is not the protocol's.
             (CloseCodes::GraphqlWs, 1002) => 4400,
             (_, code) => code,
@@ -92,7 +95,7 @@ pub(super) async fn graphql_ws(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if !origin_allowed(&headers, &state.config.allowed_origins) {
+    if !origin_allowed(&headers, &state.config.server.allowed_origins) {
         return (
             StatusCode::FORBIDDEN,
             "WebSocket connections from this origin are not allowed",
@@ -102,8 +105,10 @@ pub(super) async fn graphql_ws(
     let cookie_token = auth::token_from_headers(&headers);
     let mut data = Data::default();
     data.insert(SocketToken(cookie_token.clone()));
-    data.insert(SubscriptionSlots::new(state.config.ws_max_subscriptions));
-    let init_timeout = state.config.ws_init_timeout;
+    data.insert(SubscriptionSlots::new(
+        state.config.limits.ws_max_subscriptions,
+    ));
+    let init_timeout = state.config.limits.ws_init_timeout;
     let auth = state.auth.clone();
     let schema = state.schema.clone();
     let metrics = state.metrics.clone();
@@ -116,8 +121,8 @@ pub(super) async fn graphql_ws(
         // subscriber cost ~146 KiB of server memory; messages here are small, written at once.
         .read_buffer_size(WS_READ_BUFFER_BYTES)
         .write_buffer_size(0)
-        .max_message_size(state.config.ws_max_message_bytes)
-        .max_frame_size(state.config.ws_max_message_bytes)
+        .max_message_size(state.config.limits.ws_max_message_bytes)
+        .max_frame_size(state.config.limits.ws_max_message_bytes)
         // No keepalive timeout: async-graphql's closes any connection whose client sent nothing
         // for that long, and a quiet subscriber (graphql-ws sends no pings by default) is normal.
         .on_upgrade(move |socket| {
@@ -202,9 +207,10 @@ impl SocketSession {
                 data.insert(SocketToken(Some(token)));
                 Ok(data)
             }
-            None if refuse_if_bad => Err(async_graphql::Error::new(
-                "UNAUTHENTICATED: the token is invalid, expired or revoked",
-            )),
+            None if refuse_if_bad => Err(async_graphql::Error::new(format!(
+                "{}: the token is invalid, expired or revoked",
+                code::UNAUTHENTICATED
+            ))),
             None => {
                 data.insert(SocketToken(None));
                 Ok(data)

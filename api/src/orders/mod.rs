@@ -11,6 +11,7 @@
 //! - a buyer holds at most `MAX_LIVE_ORDERS` unpaid orders.
 
 pub mod lock;
+pub mod model;
 pub mod resolvers;
 pub mod service;
 pub mod types;

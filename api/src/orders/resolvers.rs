@@ -10,8 +10,9 @@ use super::{
 use crate::{
     auth::require_viewer,
     error::{ApiError, to_completion},
-    events::EventPayload,
-    pagination::{self, Page, PageInfo},
+    ids::{OrderId, TicketId},
+    outbox::EventPayload,
+    pagination::{self, Page},
     subscriptions,
 };
 
@@ -33,30 +34,28 @@ impl OrderQuery {
             .data_unchecked::<OrderService>()
             .list(viewer, page)
             .await?;
-        let (rows, has_next_page) = pagination::split(rows, page);
-        let end_cursor = rows.last().map(|o| pagination::encode(o.id));
-        Ok(OrderConnection {
-            edges: rows
-                .into_iter()
-                .map(|m| OrderEdge {
-                    cursor: pagination::encode(m.id),
-                    node: Order::from_model(m, None),
-                })
-                .collect(),
-            page_info: PageInfo {
-                has_next_page,
-                end_cursor,
+        let (edges, page_info) = pagination::edges(
+            rows,
+            page,
+            |m| m.id,
+            |cursor, m| OrderEdge {
+                cursor,
+                node: m.into(),
             },
-        })
+        );
+        Ok(OrderConnection { edges, page_info })
     }
 
     /// One of the viewer's orders; `NOT_FOUND` when absent or not theirs.
     /// (Nullable as the contract says; an absent order is the `NOT_FOUND` error, never null.)
     async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Order>> {
         let viewer = require_viewer(ctx).await?;
-        let id = pagination::parse_id(&id).ok_or_else(super::service::not_found)?;
+        let id = OrderId::parse(&id).ok_or_else(super::service::not_found)?;
         Ok(Some(
-            ctx.data_unchecked::<OrderService>().get(viewer, id).await?,
+            ctx.data_unchecked::<OrderService>()
+                .get(viewer, id)
+                .await?
+                .into(),
         ))
     }
 
@@ -70,11 +69,11 @@ impl OrderQuery {
         let Some(viewer) = crate::auth::viewer(ctx).await? else {
             return Ok(None);
         };
-        let Some(id) = pagination::parse_id(&id) else {
+        let Some(id) = OrderId::parse(&id) else {
             return Ok(None);
         };
         match ctx.data_unchecked::<OrderService>().get(viewer, id).await {
-            Ok(order) => Ok(Some(order)),
+            Ok(order) => Ok(Some(order.into())),
             Err(ApiError::NotFound(_)) => Ok(None),
             Err(err) => Err(err.into()),
         }
@@ -96,20 +95,25 @@ impl OrderMutation {
     ) -> async_graphql::Result<Order> {
         let viewer = require_viewer(ctx).await?;
         let ticket_id =
-            pagination::parse_id(&ticket_id).ok_or_else(crate::tickets::service::not_found)?;
+            TicketId::parse(&ticket_id).ok_or_else(crate::tickets::service::not_found)?;
         let orders = ctx.data_unchecked::<OrderService>().clone();
         Ok(
             to_completion(async move { orders.create(viewer, ticket_id, expected_version).await })
-                .await?,
+                .await?
+                .into(),
         )
     }
 
     /// Cancels your unpaid order; its ticket goes back on sale.
     async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Order> {
         let viewer = require_viewer(ctx).await?;
-        let id = pagination::parse_id(&id).ok_or_else(super::service::not_found)?;
+        let id = OrderId::parse(&id).ok_or_else(super::service::not_found)?;
         let orders = ctx.data_unchecked::<OrderService>().clone();
-        Ok(to_completion(async move { orders.cancel(viewer, id).await }).await?)
+        Ok(
+            to_completion(async move { orders.cancel(viewer, id).await })
+                .await?
+                .into(),
+        )
     }
 }
 
@@ -125,7 +129,7 @@ impl OrderSubscription {
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
         let viewer = require_viewer(ctx).await?;
         subscriptions::events(ctx, viewer, |payload| match payload {
-            EventPayload::OrderCreated(o) => Some(o.clone()),
+            EventPayload::OrderCreated(o) => Some(Order::from(o.clone())),
             _ => None,
         })
     }
@@ -138,9 +142,11 @@ impl OrderSubscription {
         id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
         let viewer = require_viewer(ctx).await?;
+        // An id that is no order's matches nothing.
+        let watched = id.map(|id| OrderId::parse(&id));
         subscriptions::events(ctx, viewer, move |payload| match payload {
-            EventPayload::OrderUpdated(o) if id.as_ref().is_none_or(|id| *id == o.id) => {
-                Some(o.clone())
+            EventPayload::OrderUpdated(o) if watched.is_none_or(|w| w == Some(o.id)) => {
+                Some(Order::from(o.clone()))
             }
             _ => None,
         })
@@ -153,7 +159,7 @@ impl OrderSubscription {
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
         let viewer = require_viewer(ctx).await?;
         subscriptions::events(ctx, viewer, |payload| match payload {
-            EventPayload::OrderExpired(o) => Some(o.clone()),
+            EventPayload::OrderExpired(o) => Some(Order::from(o.clone())),
             _ => None,
         })
     }

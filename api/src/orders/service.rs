@@ -1,10 +1,6 @@
 //! The order rules: reserve, cancel, expire.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use entity::order::{self, OrderStatus};
@@ -12,21 +8,23 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, ExprTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, LockBehavior, LockType, SimpleExpr},
 };
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{lock::TicketLocks, types::Order};
+use super::{lock::TicketLocks, model::Order};
 use crate::{
     auth::Viewer,
+    cache::Bounded,
     db,
     error::{ApiError, ApiResult},
-    events::{self, DomainEvent, EventPayload, Events},
+    ids::{OrderId, TicketId},
+    outbox::{self, DomainEvent, EventPayload, Events},
     pagination::Page,
     store::{LockOutcome, LockStore},
-    tickets::{self, types::Ticket},
+    tickets::{self, model::Ticket},
 };
 
 const LIVE: [OrderStatus; 2] = [OrderStatus::Created, OrderStatus::AwaitingPayment];
@@ -47,7 +45,7 @@ pub struct OrderService {
     max_live: u64,
     /// Ticket → seller, for tickets this process has read: lets a request for a held ticket be
     /// answered from the lock store alone (see `create`).
-    sellers: Arc<Mutex<HashMap<Uuid, Uuid>>>,
+    sellers: Bounded<Uuid, Uuid>,
 }
 
 pub fn not_found() -> ApiError {
@@ -61,7 +59,7 @@ fn order_events(
 ) -> Vec<DomainEvent> {
     kinds
         .iter()
-        .map(|kind| DomainEvent::new(kind(order.clone()), Some(buyer)))
+        .map(|kind| DomainEvent::new(kind(order.clone()), Some(buyer.into())))
         .collect()
 }
 
@@ -79,7 +77,7 @@ impl OrderService {
             events,
             ttl,
             max_live: u64::from(max_live),
-            sellers: Arc::default(),
+            sellers: Bounded::new(SELLERS_KEPT),
         }
     }
 
@@ -128,7 +126,7 @@ impl OrderService {
     }
 
     fn seller_of(&self, ticket_id: Uuid) -> Option<Uuid> {
-        self.sellers.lock().ok()?.get(&ticket_id).copied()
+        self.sellers.get(&ticket_id)
     }
 
     fn remember_seller(&self, ticket: &entity::ticket::Model) {
@@ -136,12 +134,7 @@ impl OrderService {
     }
 
     fn remember(&self, ticket_id: Uuid, seller_id: Uuid) {
-        if let Ok(mut sellers) = self.sellers.lock() {
-            if sellers.len() >= SELLERS_KEPT {
-                sellers.clear();
-            }
-            sellers.insert(ticket_id, seller_id);
-        }
+        self.sellers.insert(ticket_id, seller_id);
     }
 
     /// Learns the seller of every ticket listed or changed on any replica, from the event bus,
@@ -158,10 +151,8 @@ impl OrderService {
                 Ok(event) => {
                     if let EventPayload::TicketCreated(t) | EventPayload::TicketUpdated(t) =
                         &event.payload
-                        && let (Ok(id), Ok(seller)) =
-                            (Uuid::parse_str(&t.id), Uuid::parse_str(&t.seller_id))
                     {
-                        self.remember(id, seller);
+                        self.remember(t.id.uuid(), t.seller_id.uuid());
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -182,11 +173,7 @@ impl OrderService {
                 "you cannot buy your own ticket".into(),
             )));
         }
-        let holder = self
-            .locks
-            .holder(ticket_id)
-            .await
-            .map_err(ApiError::internal)?;
+        let holder = self.locks.holder(ticket_id).await?;
         Ok(holder
             .filter(|h| !may_be_orphan(h))
             .map(|_| ApiError::Conflict("the ticket is reserved".into())))
@@ -199,12 +186,14 @@ impl OrderService {
     /// A ticket already held by a live order is refused from the lock store alone when this
     /// process knows its seller (who gets `FORBIDDEN` instead), so a crowd on one ticket costs
     /// the database nothing.
+    #[tracing::instrument(name = "orders.create", skip_all, fields(ticket = %ticket_id, buyer = %viewer.user_id))]
     pub async fn create(
         &self,
         viewer: Viewer,
-        ticket_id: Uuid,
+        ticket_id: TicketId,
         expected_version: Option<i32>,
     ) -> ApiResult<Order> {
+        let ticket_id = ticket_id.uuid();
         if let Some(refusal) = self.held_elsewhere(viewer, ticket_id).await? {
             return Err(refusal);
         }
@@ -237,26 +226,13 @@ impl OrderService {
     }
 
     async fn take_lock(&self, ticket: Uuid, owner: &str) -> ApiResult<LockOutcome> {
-        let outcome = self
-            .locks
-            .take(ticket, owner, self.ttl)
-            .await
-            .map_err(ApiError::internal)?;
+        let outcome = self.locks.take(ticket, owner, self.ttl).await?;
         if outcome == LockOutcome::Acquired {
             return Ok(outcome);
         }
-        let Some(holder) = self
-            .locks
-            .holder(ticket)
-            .await
-            .map_err(ApiError::internal)?
-        else {
+        let Some(holder) = self.locks.holder(ticket).await? else {
             // Freed meanwhile: one more try.
-            return self
-                .locks
-                .take(ticket, owner, self.ttl)
-                .await
-                .map_err(ApiError::internal);
+            return Ok(self.locks.take(ticket, owner, self.ttl).await?);
         };
         if self.is_orphan(&holder).await? {
             tracing::warn!(
@@ -264,15 +240,8 @@ impl OrderService {
                 holder,
                 "taking back a lock whose order never reached the database"
             );
-            self.locks
-                .release(ticket, &holder)
-                .await
-                .map_err(ApiError::internal)?;
-            return self
-                .locks
-                .take(ticket, owner, self.ttl)
-                .await
-                .map_err(ApiError::internal);
+            self.locks.release(ticket, &holder).await?;
+            return Ok(self.locks.take(ticket, owner, self.ttl).await?);
         }
         Ok(LockOutcome::Held)
     }
@@ -344,22 +313,24 @@ impl OrderService {
         .await;
         let model = match inserted {
             Ok(model) => model,
-            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(err) if db::is_unique_violation(&err) => {
                 return Err(ApiError::Conflict("the ticket is reserved".into()));
             }
             Err(err) => return Err(err.into()),
         };
         let ticket = Ticket::from(ticket);
-        let order = Order::from_model(model, Some(ticket.clone()));
+        let order = Order::new(model, Some(ticket.clone()));
         let mut events = order_events(&order, viewer.user_id, &[EventPayload::OrderCreated]);
         events.push(tickets::service::updated_event(&ticket));
-        events::record(&txn, &events).await?;
+        outbox::record(&txn, &events).await?;
         txn.commit().await?;
         Ok((order, events))
     }
 
     /// Cancels the viewer's live order and puts its ticket back on sale.
-    pub async fn cancel(&self, viewer: Viewer, id: Uuid) -> ApiResult<Order> {
+    #[tracing::instrument(name = "orders.cancel", skip_all, fields(order = %id, buyer = %viewer.user_id))]
+    pub async fn cancel(&self, viewer: Viewer, id: OrderId) -> ApiResult<Order> {
+        let id = id.uuid();
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
         let current = self.find_own(&txn, viewer, id).await?;
@@ -375,7 +346,7 @@ impl OrderService {
             ));
         };
         let (orders, events) = settle_cancelled(&txn, vec![model], now, false).await?;
-        events::record(&txn, &events).await?;
+        outbox::record(&txn, &events).await?;
         txn.commit().await?;
         self.after_cancel(&orders, &events).await;
         orders
@@ -386,6 +357,7 @@ impl OrderService {
 
     /// Cancels every unpaid order whose deadline has passed, in batches; returns how many. Safe to
     /// run on every replica at once: each order is cancelled (and announced) by exactly one.
+    #[tracing::instrument(name = "orders.expire_due", skip_all)]
     pub async fn expire_due(&self) -> ApiResult<usize> {
         let mut total = 0;
         loop {
@@ -415,7 +387,7 @@ impl OrderService {
                 .exec_with_returning(&txn)
                 .await?;
             let (orders, events) = settle_cancelled(&txn, models, now, true).await?;
-            events::record(&txn, &events).await?;
+            outbox::record(&txn, &events).await?;
             txn.commit().await?;
             total += orders.len();
             self.after_cancel(&orders, &events).await;
@@ -439,15 +411,19 @@ impl OrderService {
     async fn after_cancel(&self, orders: &[Order], events: &[DomainEvent]) {
         self.events.publish_committed(events).await;
         for order in orders {
-            if let Err(err) = self.locks.release(order.ticket_id, order.id.as_str()).await {
+            if let Err(err) = self
+                .locks
+                .release(order.ticket_id.uuid(), &order.id.to_string())
+                .await
+            {
                 tracing::warn!(error = %err, "could not release a cancelled order's lock; it will expire");
             }
         }
     }
 
-    pub async fn get(&self, viewer: Viewer, id: Uuid) -> ApiResult<Order> {
-        let model = self.find_own(&self.db, viewer, id).await?;
-        Ok(Order::from_model(model, None))
+    pub async fn get(&self, viewer: Viewer, id: OrderId) -> ApiResult<Order> {
+        let model = self.find_own(&self.db, viewer, id.uuid()).await?;
+        Ok(Order::new(model, None))
     }
 
     /// The viewer's orders, newest first (`first + 1` rows).
@@ -614,7 +590,7 @@ async fn settle_cancelled(
             .cloned()
             .map(Ticket::from);
         let buyer = model.buyer_id;
-        let order = Order::from_model(model, ticket.clone());
+        let order = Order::new(model, ticket.clone());
         let kinds: &[fn(Order) -> EventPayload] = if expired {
             &[EventPayload::OrderExpired, EventPayload::OrderUpdated]
         } else {

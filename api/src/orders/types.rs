@@ -1,24 +1,21 @@
-//! GraphQL types of orders.
+//! GraphQL types of orders, mapped from the domain's `model::Order`.
 
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject, dataloader::DataLoader};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
+use super::model;
 use crate::{
     error::ApiError,
+    ids::{OrderId, TicketId},
+    money,
     pagination::PageInfo,
     payments::types::{Charge, ChargeLoader},
-    tickets::{
-        loader::TicketLoader,
-        types::{Ticket, cents_to_price},
-    },
+    tickets::{loader::TicketLoader, types::Ticket},
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
 #[graphql(remote = "entity::order::OrderStatus")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     Created,
     AwaitingPayment,
@@ -26,7 +23,7 @@ pub enum OrderStatus {
     Complete,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
 #[graphql(complex)]
 pub struct Order {
     pub id: ID,
@@ -39,7 +36,9 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[graphql(skip)]
-    pub ticket_id: Uuid,
+    pub order_id: OrderId,
+    #[graphql(skip)]
+    pub ticket_id: TicketId,
     /// The ticket as the event that carries this order saw it (subscriptions read no database).
     #[graphql(skip)]
     pub ticket_snapshot: Option<Ticket>,
@@ -52,11 +51,9 @@ impl Order {
         if self.status != OrderStatus::Complete {
             return Ok(None);
         }
-        let id = uuid::Uuid::parse_str(self.id.as_str())
-            .map_err(|err| ApiError::internal(anyhow::anyhow!("order id: {err}")))?;
         Ok(ctx
             .data_unchecked::<DataLoader<ChargeLoader>>()
-            .load_one(id)
+            .load_one(self.order_id.uuid())
             .await
             .map_err(|err| ApiError::internal(anyhow::anyhow!("loading a charge: {err}")))?)
     }
@@ -67,7 +64,7 @@ impl Order {
         }
         let loaded = ctx
             .data_unchecked::<DataLoader<TicketLoader>>()
-            .load_one(self.ticket_id)
+            .load_one(self.ticket_id.uuid())
             .await
             .map_err(|err| ApiError::internal(anyhow::anyhow!("loading a ticket: {err}")))?;
         Ok(
@@ -77,19 +74,26 @@ impl Order {
     }
 }
 
-impl Order {
-    pub fn from_model(m: entity::order::Model, ticket: Option<Ticket>) -> Self {
+impl From<model::Order> for Order {
+    fn from(o: model::Order) -> Self {
         Self {
-            id: ID(m.id.to_string()),
-            status: m.status.into(),
-            expires_at: m.expires_at,
-            buyer_id: ID(m.buyer_id.to_string()),
-            price: cents_to_price(m.price_cents),
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-            ticket_id: m.ticket_id,
-            ticket_snapshot: ticket,
+            id: o.id.into(),
+            status: o.status.into(),
+            expires_at: o.expires_at,
+            buyer_id: o.buyer_id.into(),
+            price: money::from_cents(o.price_cents),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            order_id: o.id,
+            ticket_id: o.ticket_id,
+            ticket_snapshot: o.ticket.map(Ticket::from),
         }
+    }
+}
+
+impl From<entity::order::Model> for Order {
+    fn from(m: entity::order::Model) -> Self {
+        model::Order::new(m, None).into()
     }
 }
 

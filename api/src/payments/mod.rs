@@ -14,6 +14,7 @@
 //! - a decline puts the order back to `CREATED` with the time it had left;
 //! - a charge that lands on an order cancelled meanwhile is refunded.
 
+pub mod model;
 pub mod processor;
 pub mod resolvers;
 pub mod service;

@@ -8,7 +8,11 @@ use super::{
     types::{Charge, PaymentSettings},
 };
 use crate::{
-    auth::require_viewer, error::to_completion, events::EventPayload, pagination, subscriptions,
+    auth::require_viewer,
+    error::to_completion,
+    ids::{ChargeId, OrderId},
+    outbox::EventPayload,
+    subscriptions,
 };
 
 #[derive(Default)]
@@ -31,13 +35,14 @@ impl PaymentQuery {
         let Some(viewer) = crate::auth::viewer(ctx).await? else {
             return Ok(None);
         };
-        let Some(id) = pagination::parse_id(&id) else {
+        let Some(id) = ChargeId::parse(&id) else {
             return Ok(None);
         };
         Ok(ctx
             .data_unchecked::<PaymentService>()
             .charge(viewer, id)
-            .await?)
+            .await?
+            .map(Charge::from))
     }
 }
 
@@ -55,10 +60,13 @@ impl PaymentMutation {
         token: String,
     ) -> async_graphql::Result<Charge> {
         let viewer = require_viewer(ctx).await?;
-        let order_id =
-            pagination::parse_id(&order_id).ok_or_else(crate::orders::service::not_found)?;
+        let order_id = OrderId::parse(&order_id).ok_or_else(crate::orders::service::not_found)?;
         let payments = ctx.data_unchecked::<PaymentService>().clone();
-        Ok(to_completion(async move { payments.pay(viewer, order_id, &token).await }).await?)
+        Ok(
+            to_completion(async move { payments.pay(viewer, order_id, &token).await })
+                .await?
+                .into(),
+        )
     }
 }
 
@@ -74,7 +82,7 @@ impl PaymentSubscription {
     ) -> async_graphql::Result<impl Stream<Item = Charge>> {
         let viewer = require_viewer(ctx).await?;
         subscriptions::events(ctx, viewer, |payload| match payload {
-            EventPayload::ChargeCreated(c) => Some(c.clone()),
+            EventPayload::ChargeCreated(c) => Some(Charge::from(c.clone())),
             _ => None,
         })
     }

@@ -13,24 +13,26 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
-
-/// Refunds owed retried per reconciler pass at most.
-const REFUND_BATCH: u64 = 100;
 use uuid::Uuid;
 
 use super::{
+    model::Charge,
     processor::{ChargeRequest, Outcome, Prepared, Processor},
-    types::{Charge, PaymentSettings},
+    types::PaymentSettings,
 };
 use crate::{
     auth::Viewer,
     config::Config,
     db,
     error::{ApiError, ApiResult},
-    events::{self, DomainEvent, EventPayload, Events},
-    orders::{self, OrderService, types::Order},
-    tickets::{self, types::Ticket},
+    ids::{ChargeId, OrderId},
+    orders::{self, OrderService, model::Order},
+    outbox::{self, DomainEvent, EventPayload, Events},
+    tickets::{self, model::Ticket},
 };
+
+/// Refunds owed retried per reconciler pass at most.
+const REFUND_BATCH: u64 = 100;
 
 #[derive(Clone)]
 pub struct PaymentService {
@@ -60,10 +62,10 @@ impl PaymentService {
             events,
             orders,
             processor,
-            currency: config.currency.clone(),
-            publishable_key: config.stripe_publishable_key.clone(),
-            timeout: config.payment_timeout,
-            settle_after: config.payment_settle_after,
+            currency: config.payments.currency.clone(),
+            publishable_key: config.payments.stripe_publishable_key.clone(),
+            timeout: config.payments.timeout,
+            settle_after: config.payments.settle_after,
         }
     }
 
@@ -75,7 +77,9 @@ impl PaymentService {
         }
     }
 
-    pub async fn pay(&self, viewer: Viewer, order_id: Uuid, token: &str) -> ApiResult<Charge> {
+    #[tracing::instrument(name = "payments.pay", skip_all, fields(order = %order_id, buyer = %viewer.user_id))]
+    pub async fn pay(&self, viewer: Viewer, order_id: OrderId, token: &str) -> ApiResult<Charge> {
+        let order_id = order_id.uuid();
         let token = token.trim();
         if token.is_empty() || token.len() > 255 {
             return Err(ApiError::field(
@@ -113,7 +117,7 @@ impl PaymentService {
             ));
         };
         let awaiting = [self.order_event(&txn, &started).await?];
-        events::record(&txn, &awaiting).await?;
+        outbox::record(&txn, &awaiting).await?;
         txn.commit().await?;
         self.events.publish_committed(&awaiting).await;
 
@@ -202,6 +206,7 @@ impl PaymentService {
     /// Settles orders left `AWAITING_PAYMENT` by a crash or an unknown outcome: completes those the
     /// processor charged, reopens the others (which then expire if their time is up), and leaves
     /// those it cannot learn about yet. Never charges.
+    #[tracing::instrument(name = "payments.reconcile", skip_all)]
     pub async fn reconcile(&self) -> ApiResult<usize> {
         let cutoff = db::now() - chrono::Duration::from_std(self.settle_after).unwrap_or_default();
         let stuck = orders::service::paying_since(&self.db, cutoff).await?;
@@ -218,6 +223,7 @@ impl PaymentService {
     /// about the payment stored then and acts on the answer for that payment only, so a late
     /// answer about an old attempt cannot reopen or complete a newer one. Returns whether it
     /// settled it (false: the processor could not say yet).
+    #[tracing::instrument(name = "payments.settle", skip_all, fields(order = %order.id))]
     pub async fn settle(&self, order: order::Model) -> ApiResult<bool> {
         // Without a stored payment nothing was confirmed, so nothing was charged.
         let outcome = match &order.payment_intent_id {
@@ -246,6 +252,7 @@ impl PaymentService {
 
     /// A processor's word that a payment succeeded (its webhook): completes the order if the API
     /// call has not, refunds a charge whose order was cancelled meanwhile. Idempotent.
+    #[tracing::instrument(name = "payments.payment_succeeded", skip_all, fields(order = %order_id))]
     pub async fn payment_succeeded(&self, order_id: Uuid, intent_id: &str) -> ApiResult<()> {
         let Some(order) = orders::service::find(&self.db, order_id).await? else {
             tracing::warn!(%order_id, %intent_id, "a payment succeeded for an unknown order");
@@ -345,6 +352,7 @@ impl PaymentService {
     }
 
     /// Asks the processor again for every refund still owed; returns how many it confirmed.
+    #[tracing::instrument(name = "payments.retry_refunds", skip_all)]
     pub async fn retry_refunds(&self) -> ApiResult<usize> {
         let owed = refund::Entity::find()
             .filter(refund::Column::RefundedAt.is_null())
@@ -408,14 +416,14 @@ impl PaymentService {
             .await?
             .map(Ticket::from);
         Ok(DomainEvent::new(
-            EventPayload::OrderUpdated(Order::from_model(model.clone(), ticket)),
-            Some(model.buyer_id),
+            EventPayload::OrderUpdated(Order::new(model.clone(), ticket)),
+            Some(model.buyer_id.into()),
         ))
     }
 
     /// One of the viewer's charges.
-    pub async fn charge(&self, viewer: Viewer, id: Uuid) -> ApiResult<Option<Charge>> {
-        Ok(charge::Entity::find_by_id(id)
+    pub async fn charge(&self, viewer: Viewer, id: ChargeId) -> ApiResult<Option<Charge>> {
+        Ok(charge::Entity::find_by_id(id.uuid())
             .one(&self.db)
             .await?
             .filter(|c| c.buyer_id == viewer.user_id)
@@ -485,16 +493,16 @@ impl PaymentService {
         let ticket = sold.map(Ticket::from);
         let mut events = vec![DomainEvent::new(
             EventPayload::ChargeCreated(charge.clone()),
-            Some(order.buyer_id),
+            Some(order.buyer_id.into()),
         )];
         events.push(DomainEvent::new(
-            EventPayload::OrderUpdated(Order::from_model(completed, ticket.clone())),
-            Some(order.buyer_id),
+            EventPayload::OrderUpdated(Order::new(completed, ticket.clone())),
+            Some(order.buyer_id.into()),
         ));
         if let Some(ticket) = &ticket {
             events.push(tickets::service::updated_event(ticket));
         }
-        events::record(&txn, &events).await?;
+        outbox::record(&txn, &events).await?;
         txn.commit().await?;
         self.orders.release_paid(&order).await;
         self.events.publish_committed(&events).await;
@@ -511,7 +519,7 @@ impl PaymentService {
             return Ok(());
         };
         let events = [self.order_event(&txn, &reopened).await?];
-        events::record(&txn, &events).await?;
+        outbox::record(&txn, &events).await?;
         txn.commit().await?;
         self.events.publish_committed(&events).await;
         self.orders.resume_after_payment(&reopened, now).await

@@ -1,4 +1,4 @@
-//! GraphQL types of payments, and the batched load of an order's charge.
+//! GraphQL types of payments (mapped from the domain's `model::Charge`), and the batched load of an order's charge.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use entity::charge;
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::tickets::types::cents_to_price;
+use super::model;
+use crate::money;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
 pub struct Charge {
     pub id: ID,
     pub order_id: ID,
@@ -24,16 +24,22 @@ pub struct Charge {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<model::Charge> for Charge {
+    fn from(c: model::Charge) -> Self {
+        Self {
+            id: c.id.into(),
+            order_id: c.order_id.into(),
+            amount: money::from_cents(c.amount_cents),
+            currency: c.currency,
+            provider_id: c.provider_id,
+            created_at: c.created_at,
+        }
+    }
+}
+
 impl From<charge::Model> for Charge {
     fn from(m: charge::Model) -> Self {
-        Self {
-            id: ID(m.id.to_string()),
-            order_id: ID(m.order_id.to_string()),
-            amount: cents_to_price(m.amount_cents),
-            currency: m.currency,
-            provider_id: m.provider_id,
-            created_at: m.created_at,
-        }
+        model::Charge::from(m).into()
     }
 }
 

@@ -44,7 +44,7 @@ pub async fn stripe_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(secret) = &state.config.stripe_webhook_secret else {
+    let Some(secret) = &state.config.payments.stripe_webhook_secret else {
         return reply(
             StatusCode::NOT_FOUND,
             "webhooks are off: STRIPE_WEBHOOK_SECRET is not set",

@@ -30,6 +30,8 @@ use async_graphql::{
     },
 };
 
+use crate::cache::Bounded;
+
 /// The limits a document is held to (`MAX_QUERY_BYTES`, `MAX_QUERY_SELECTIONS`,
 /// `MAX_ROOT_FIELDS`).
 #[derive(Clone, Copy, Debug)]
@@ -57,28 +59,23 @@ const CACHE_QUERY_BYTES: usize = 8 * 1024;
 #[derive(Clone)]
 pub struct Documents {
     limits: DocumentLimits,
-    cache: Arc<Mutex<HashMap<Arc<str>, Arc<ExecutableDocument>>>>,
+    cache: Bounded<Arc<str>, Arc<ExecutableDocument>>,
 }
 
 impl Documents {
     pub fn new(limits: DocumentLimits) -> Self {
         Self {
             limits,
-            cache: Arc::default(),
+            cache: Bounded::new(CACHE_ENTRIES),
         }
     }
 
     fn cached(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
-        self.cache.lock().ok()?.get(query).cloned()
+        self.cache.get(query)
     }
 
     fn keep(&self, query: Arc<str>, document: Arc<ExecutableDocument>) {
-        if let Ok(mut map) = self.cache.lock() {
-            if map.len() >= CACHE_ENTRIES {
-                map.clear();
-            }
-            map.insert(query, document);
-        }
+        self.cache.insert(query, document);
     }
 }
 
@@ -416,7 +413,7 @@ mod tests {
         )
         .extension(documents.clone())
         .finish();
-        let cached = || documents.cache.lock().unwrap().len();
+        let cached = || documents.cache.len();
         for n in 0..5 {
             let response = schema.execute(format!("{{ nope{n} }}")).await;
             assert!(response.is_err());

@@ -81,7 +81,7 @@ fn coded(error: &mut ServerError) {
     let field = blamed_field(&error.message);
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
-        extensions.set("code", "BAD_USER_INPUT");
+        extensions.set("code", crate::error::code::BAD_USER_INPUT);
         let fields: Vec<FieldError> = field.into_iter().collect();
         extensions.set("fields", fields_value(&fields));
     }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use tokio::{sync::Notify, sync::broadcast, time::Instant};
 
 use super::{BUS_CAPACITY, EventBus, Hits, HolderChange, LockOutcome, LockStore};
-use crate::events::DomainEvent;
+use crate::outbox::DomainEvent;
 
 #[derive(Debug)]
 enum Value {

@@ -1,4 +1,4 @@
-//! The lock store and the event bus: the two things that must be shared between replicas besides
+//! The lock store and the event bus (`outbox::EventBus`): the two things that must be shared between replicas besides
 //! the database. Each has an in-process backend (the embedded default, one process) and a Redis
 //! backend (many replicas). Both pass the same tests (`api/tests/it/store.rs`).
 //!
@@ -17,7 +17,7 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use crate::events::DomainEvent;
+pub use crate::outbox::EventBus;
 
 /// What happened to an attempt to take a lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,15 +74,7 @@ pub trait LockStore: Send + Sync + 'static {
     async fn ping(&self) -> anyhow::Result<()>;
 }
 
-#[async_trait]
-pub trait EventBus: Send + Sync + 'static {
-    /// Hands the event to the bus; `Ok` means every live subscriber will be offered it.
-    async fn publish(&self, event: &DomainEvent) -> anyhow::Result<()>;
-    /// Every event published from now on, by any process on this bus.
-    fn subscribe(&self) -> broadcast::Receiver<Arc<DomainEvent>>;
-}
-
-/// How many events a slow subscriber may fall behind before it skips ahead (a burst of 10,000
+/// How many events (or expired keys) a slow subscriber may fall behind before it skips ahead (a burst of 10,000
 /// expiries is 30,000 events).
 pub const BUS_CAPACITY: usize = 65_536;
 

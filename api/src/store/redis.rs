@@ -17,7 +17,7 @@ use redis::{
 use tokio::sync::{broadcast, mpsc};
 
 use super::{BUS_CAPACITY, EventBus, Hits, HolderChange, LockOutcome, LockStore};
-use crate::events::DomainEvent;
+use crate::outbox::{self, DomainEvent};
 
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -252,9 +252,16 @@ async fn route_pushes(
                 let _ = expired_tx.send(key.to_owned());
             }
         } else if channel == events_channel.as_bytes() {
-            match serde_json::from_slice::<DomainEvent>(payload) {
-                Ok(event) => {
-                    let _ = events_tx.send(Arc::new(event));
+            match serde_json::from_slice(payload).and_then(outbox::decode) {
+                Ok(outbox::Decoded::Event(event)) => {
+                    let _ = events_tx.send(Arc::from(event));
+                }
+                Ok(outbox::Decoded::Newer(version)) => {
+                    tracing::debug!(
+                        task = "redis-subscriber",
+                        version,
+                        "event from a newer release; its replicas serve it"
+                    )
                 }
                 Err(err) => {
                     tracing::warn!(task = "redis-subscriber", error = %err, "unreadable event on the bus")
@@ -380,7 +387,7 @@ impl LockStore for RedisStore {
 #[async_trait]
 impl EventBus for RedisStore {
     async fn publish(&self, event: &DomainEvent) -> anyhow::Result<()> {
-        let payload = serde_json::to_string(event)?;
+        let payload = outbox::encode(event)?.to_string();
         let heard: i64 = self
             .conn
             .clone()

@@ -8,6 +8,7 @@
 //! - a reservation is released only by the order that holds it (`reserved_order_id`).
 
 pub mod loader;
+pub mod model;
 pub mod resolvers;
 pub mod service;
 pub mod types;

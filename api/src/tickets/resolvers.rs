@@ -13,8 +13,9 @@ use super::{
 use crate::{
     auth::require_viewer,
     error::ApiError,
-    events::EventPayload,
-    pagination::{self, Page, PageInfo},
+    ids::{TicketId, UserId},
+    outbox::EventPayload,
+    pagination::{self, Page},
     subscriptions::{self, Shared},
 };
 
@@ -36,7 +37,7 @@ impl TicketQuery {
         let page = Page::parse(first.unwrap_or(20), after.as_deref())?;
         let seller = match seller_id {
             None => None,
-            Some(id) => match pagination::parse_id(&id) {
+            Some(id) => match UserId::parse(&id) {
                 Some(id) => Some(id),
                 // No such seller: no tickets, as for any id with no listings.
                 None => return Ok(TicketConnection::empty()),
@@ -46,26 +47,21 @@ impl TicketQuery {
             .data_unchecked::<TicketService>()
             .list(page, status.map(Into::into), seller)
             .await?;
-        let (rows, has_next_page) = pagination::split(rows, page);
-        let end_cursor = rows.last().map(|t| pagination::encode(t.id));
-        Ok(TicketConnection {
-            edges: rows
-                .into_iter()
-                .map(|m| TicketEdge {
-                    cursor: pagination::encode(m.id),
-                    node: Ticket::from(m),
-                })
-                .collect(),
-            page_info: PageInfo {
-                has_next_page,
-                end_cursor,
+        let (edges, page_info) = pagination::edges(
+            rows,
+            page,
+            |m| m.id,
+            |cursor, m| TicketEdge {
+                cursor,
+                node: m.into(),
             },
-        })
+        );
+        Ok(TicketConnection { edges, page_info })
     }
 
     /// One ticket; null when there is none.
     async fn ticket(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Ticket>> {
-        let Some(id) = pagination::parse_id(&id) else {
+        let Some(id) = TicketId::parse(&id) else {
             return Ok(None);
         };
         Ok(ctx
@@ -83,12 +79,12 @@ impl TicketQuery {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Ticket>> {
-        let Some(id) = pagination::parse_id(&id) else {
+        let Some(id) = TicketId::parse(&id) else {
             return Ok(None);
         };
         Ok(ctx
             .data_unchecked::<DataLoader<TicketLoader>>()
-            .load_one(id)
+            .load_one(id.uuid())
             .await
             .map_err(|err| ApiError::internal(anyhow::anyhow!("loading a ticket: {err}")))?)
     }
@@ -109,7 +105,8 @@ impl TicketMutation {
         Ok(ctx
             .data_unchecked::<TicketService>()
             .create(viewer, &input.title, input.price)
-            .await?)
+            .await?
+            .into())
     }
 
     /// Edits your own ticket while it is AVAILABLE.
@@ -120,11 +117,12 @@ impl TicketMutation {
         input: UpdateTicketInput,
     ) -> async_graphql::Result<Ticket> {
         let viewer = require_viewer(ctx).await?;
-        let id = pagination::parse_id(&id).ok_or_else(super::service::not_found)?;
+        let id = TicketId::parse(&id).ok_or_else(super::service::not_found)?;
         Ok(ctx
             .data_unchecked::<TicketService>()
             .update(viewer, id, input)
-            .await?)
+            .await?
+            .into())
     }
 }
 
@@ -139,7 +137,7 @@ impl TicketSubscription {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Shared<Ticket>>> {
         subscriptions::public_events(ctx, |payload| match payload {
-            EventPayload::TicketCreated(t) => Some(t.clone()),
+            EventPayload::TicketCreated(t) => Some(Ticket::from(t.clone())),
             _ => None,
         })
     }
@@ -150,9 +148,11 @@ impl TicketSubscription {
         ctx: &Context<'_>,
         id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = Shared<Ticket>>> {
+        // An id that is no ticket's matches nothing.
+        let watched = id.map(|id| TicketId::parse(&id));
         subscriptions::public_events(ctx, move |payload| match payload {
-            EventPayload::TicketUpdated(t) if id.as_ref().is_none_or(|id| *id == t.id) => {
-                Some(t.clone())
+            EventPayload::TicketUpdated(t) if watched.is_none_or(|w| w == Some(t.id)) => {
+                Some(Ticket::from(t.clone()))
             }
             _ => None,
         })

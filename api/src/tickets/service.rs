@@ -11,12 +11,17 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::types::{Price, Ticket, Title, UpdateTicketInput};
+use super::{
+    model::Ticket,
+    types::{Title, UpdateTicketInput},
+};
 use crate::{
     auth::Viewer,
     db,
     error::{ApiError, ApiResult, both},
-    events::{self, DomainEvent, EventPayload, Events},
+    ids::{TicketId, UserId},
+    money::Price,
+    outbox::{self, DomainEvent, EventPayload, Events},
     pagination::Page,
 };
 
@@ -40,6 +45,7 @@ impl TicketService {
         Self { db, events }
     }
 
+    #[tracing::instrument(name = "tickets.create", skip_all, fields(seller = %viewer.user_id))]
     pub async fn create(
         &self,
         viewer: Viewer,
@@ -68,18 +74,20 @@ impl TicketService {
             EventPayload::TicketCreated(ticket.clone()),
             None,
         )];
-        events::record(&txn, &created).await?;
+        outbox::record(&txn, &created).await?;
         txn.commit().await?;
         self.events.publish_committed(&created).await;
         Ok(ticket)
     }
 
+    #[tracing::instrument(name = "tickets.update", skip_all, fields(ticket = %id, user = %viewer.user_id))]
     pub async fn update(
         &self,
         viewer: Viewer,
-        id: Uuid,
+        id: TicketId,
         input: UpdateTicketInput,
     ) -> ApiResult<Ticket> {
+        let id = id.uuid();
         let (title, price) = both(
             input.title.as_deref().map(Title::parse).transpose(),
             input.price.map(Price::parse).transpose(),
@@ -135,14 +143,14 @@ impl TicketService {
         };
         let ticket = Ticket::from(model);
         let updated = [updated_event(&ticket)];
-        events::record(&txn, &updated).await?;
+        outbox::record(&txn, &updated).await?;
         txn.commit().await?;
         self.events.publish_committed(&updated).await;
         Ok(ticket)
     }
 
-    pub async fn get(&self, id: Uuid) -> ApiResult<Option<ticket::Model>> {
-        get_model(&self.db, id).await
+    pub async fn get(&self, id: TicketId) -> ApiResult<Option<Ticket>> {
+        Ok(get_model(&self.db, id.uuid()).await?.map(Ticket::from))
     }
 
     /// Newest first, optionally of one status; `first + 1` rows so the caller knows if more follow.
@@ -150,14 +158,14 @@ impl TicketService {
         &self,
         page: Page,
         status: Option<TicketStatus>,
-        seller: Option<Uuid>,
+        seller: Option<UserId>,
     ) -> ApiResult<Vec<ticket::Model>> {
         let mut query = ticket::Entity::find().order_by_desc(ticket::Column::Id);
         if let Some(status) = status {
             query = query.filter(ticket::Column::Status.eq(status));
         }
         if let Some(seller) = seller {
-            query = query.filter(ticket::Column::SellerId.eq(seller));
+            query = query.filter(ticket::Column::SellerId.eq(seller.uuid()));
         }
         if let Some(after) = page.after {
             query = query.filter(ticket::Column::Id.lt(after));

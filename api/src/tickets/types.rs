@@ -1,22 +1,22 @@
-//! GraphQL types of tickets, and the validated inputs (`Title`, `Price`).
+//! GraphQL types of tickets, mapped from the domain's `model::Ticket`, and the validated title
+//! (`Title`; prices are `money::Price`).
 
 use async_graphql::{Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
-use crate::{error::FieldError, pagination::PageInfo};
+use super::model;
+use crate::{error::FieldError, money, pagination::PageInfo};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
 #[graphql(remote = "entity::ticket::TicketStatus")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TicketStatus {
     Available,
     Reserved,
     Sold,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, SimpleObject)]
+#[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
 pub struct Ticket {
     pub id: ID,
     pub title: String,
@@ -31,19 +31,25 @@ pub struct Ticket {
     pub updated_at: DateTime<Utc>,
 }
 
+impl From<model::Ticket> for Ticket {
+    fn from(t: model::Ticket) -> Self {
+        Self {
+            id: t.id.into(),
+            title: t.title,
+            price: money::from_cents(t.price_cents),
+            version: t.version,
+            status: t.status.into(),
+            seller_id: t.seller_id.into(),
+            reserved_until: t.reserved_until,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
 impl From<entity::ticket::Model> for Ticket {
     fn from(m: entity::ticket::Model) -> Self {
-        Self {
-            id: ID(m.id.to_string()),
-            title: m.title,
-            price: cents_to_price(m.price_cents),
-            version: m.version,
-            status: m.status.into(),
-            seller_id: ID(m.seller_id.to_string()),
-            reserved_until: m.reserved_until,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
+        model::Ticket::from(m).into()
     }
 }
 
@@ -63,10 +69,7 @@ impl TicketConnection {
     pub fn empty() -> Self {
         Self {
             edges: Vec::new(),
-            page_info: PageInfo {
-                has_next_page: false,
-                end_cursor: None,
-            },
+            page_info: PageInfo::empty(),
         }
     }
 }
@@ -86,7 +89,6 @@ pub struct UpdateTicketInput {
 }
 
 pub const TITLE_MAX: usize = 200;
-pub const PRICE_MAX: i64 = 1_000_000;
 
 /// 1 to 200 characters after trimming.
 pub struct Title(String);
@@ -134,68 +136,9 @@ impl Title {
     }
 }
 
-/// Greater than 0, at most 2 decimals, at most 1,000,000; kept as integer cents.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Price(i64);
-
-impl Price {
-    pub fn parse(raw: Decimal) -> Result<Self, FieldError> {
-        let normalized = raw.normalize();
-        if normalized <= Decimal::ZERO {
-            return Err(FieldError::new("price", "must be greater than 0"));
-        }
-        if normalized.scale() > 2 {
-            return Err(FieldError::new("price", "must have at most 2 decimals"));
-        }
-        if normalized > Decimal::from(PRICE_MAX) {
-            return Err(FieldError::new("price", "must be at most 1000000"));
-        }
-        let cents = (normalized * Decimal::from(100)).trunc();
-        i64::try_from(cents)
-            .map(Self)
-            .map_err(|_| FieldError::new("price", "is out of range"))
-    }
-
-    pub fn cents(self) -> i64 {
-        self.0
-    }
-}
-
-pub fn cents_to_price(cents: i64) -> Decimal {
-    Decimal::new(cents, 2)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
-
-    fn price(s: &str) -> Result<i64, FieldError> {
-        Price::parse(Decimal::from_str(s).unwrap()).map(Price::cents)
-    }
-
-    #[test]
-    fn prices_become_exact_cents() {
-        assert_eq!(price("19.99").unwrap(), 1999);
-        assert_eq!(price("20").unwrap(), 2000);
-        assert_eq!(price("20.10").unwrap(), 2010);
-        assert_eq!(price("0.01").unwrap(), 1);
-        assert_eq!(price("1000000").unwrap(), 100_000_000);
-        assert_eq!(
-            price("1.500").unwrap(),
-            150,
-            "trailing zeros are not decimals"
-        );
-        assert_eq!(cents_to_price(1999).to_string(), "19.99");
-        assert_eq!(cents_to_price(2000).to_string(), "20.00");
-    }
-
-    #[test]
-    fn bad_prices_are_refused() {
-        for bad in ["0", "-1", "0.001", "1.999", "1000000.01", "99999999999"] {
-            assert!(price(bad).is_err(), "{bad} accepted");
-        }
-    }
 
     #[test]
     fn titles_are_trimmed_and_bounded() {

@@ -91,3 +91,47 @@ fn the_contract_entities_are_keyed_by_id() {
         assert!(keyed, "{entity} is not an entity keyed by id:\n{sdl}");
     }
 }
+
+/// The error codes the web UI and the fuzzer know are exactly the API's (`api::error::code::ALL`):
+/// a code added, renamed or dropped on one side fails here, not in front of a user.
+#[test]
+fn every_copy_of_the_error_codes_is_the_list() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let quoted = |text: &str, quote: char| -> Vec<String> {
+        text.split(quote)
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let web = std::fs::read_to_string(root.join("web/src/lib/errors.ts")).unwrap();
+    let union = web
+        .split("export type ErrorCode =")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("the ErrorCode union in errors.ts");
+    let mut web_codes = quoted(union, '\'');
+    web_codes.retain(|c| c != "NETWORK");
+    let fuzz = std::fs::read_to_string(root.join("fuzz/common.py")).unwrap();
+    let set = fuzz
+        .split("ALLOWED_CODES = {")
+        .nth(1)
+        .and_then(|rest| rest.split('}').next())
+        .expect("ALLOWED_CODES in fuzz/common.py");
+    let fuzz_codes = quoted(set, '"');
+    let mut api: Vec<String> = api::error::code::ALL
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    api.sort();
+    for (copy, mut codes) in [
+        ("web/src/lib/errors.ts", web_codes),
+        ("fuzz/common.py", fuzz_codes),
+    ] {
+        codes.sort();
+        assert_eq!(
+            codes, api,
+            "{copy} lists other codes than api::error::code::ALL"
+        );
+    }
+}

@@ -87,3 +87,121 @@ async fn the_relay_publishes_events_a_crash_left_behind() {
         "published once, not on every relay pass"
     );
 }
+
+/// An outbox row as the release before event versions wrote it (no `v`; the data a GraphQL
+/// object with string money) is still published, and its subscribers get the same fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stored_before_versions_is_still_delivered() {
+    let (env, app) = spawn().await;
+    let seller = app.sign_up(&unique_email()).await;
+    let created = app
+        .gql(
+            r#"mutation { createTicket(input: { title: "Before", price: "10.00" }) { id createdAt } }"#,
+            json!({}),
+            Some(&seller.token),
+        )
+        .await;
+    let ticket = &created["data"]["createTicket"];
+    let ticket_id = ticket["id"].as_str().expect("created").to_owned();
+    let mut ws = WsClient::connect(&app, WsOptions::default()).await;
+    ws.subscribe(
+        "t",
+        &format!(
+            "subscription {{ ticketUpdated(id: \"{ticket_id}\") {{ id title price version status sellerId }} }}"
+        ),
+    )
+    .await;
+
+    let occurred_at = chrono::Utc::now() - chrono::Duration::seconds(10);
+    let id = uuid::Uuid::now_v7();
+    let event = json!({
+        "id": id,
+        "occurred_at": occurred_at,
+        "audience": null,
+        "payload": { "type": "TicketUpdated", "data": {
+            "id": ticket_id, "title": "Relayed", "price": "42.50", "version": 7,
+            "status": "AVAILABLE", "seller_id": seller.user_id, "reserved_until": null,
+            "created_at": ticket["createdAt"], "updated_at": occurred_at } },
+    });
+    let db = env.db().await;
+    outbox_event::Entity::insert(outbox_event::ActiveModel {
+        id: Set(id),
+        event_type: Set("TicketUpdated".into()),
+        payload: Set(event),
+        created_at: Set(occurred_at),
+        published_at: Set(None),
+    })
+    .exec(&db)
+    .await
+    .unwrap();
+
+    let pushed = ws
+        .next_data("t", Duration::from_secs(10))
+        .await
+        .expect("relayed");
+    assert_eq!(
+        pushed["data"]["ticketUpdated"],
+        json!({ "id": ticket_id, "title": "Relayed", "price": "42.50", "version": 7,
+                "status": "AVAILABLE", "sellerId": seller.user_id }),
+        "{pushed}"
+    );
+    let marked = eventually(Duration::from_secs(5), || async {
+        outbox_event::Entity::find_by_id(id)
+            .one(&db)
+            .await
+            .unwrap()
+            .is_some_and(|row| row.published_at.is_some())
+    })
+    .await;
+    assert!(marked, "marked published");
+}
+
+/// A row the relay cannot read, or one a newer release wrote, is never marked published unsent:
+/// it stays in the outbox for a release that can read it, and the unreadable one is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_the_relay_cannot_read_stay_unpublished() {
+    let (env, app) = spawn().await;
+    let occurred_at = chrono::Utc::now() - chrono::Duration::seconds(10);
+    let newer = uuid::Uuid::now_v7();
+    let unreadable = uuid::Uuid::now_v7();
+    let db = env.db().await;
+    for (id, payload) in [
+        (
+            newer,
+            json!({ "v": 99, "id": newer, "shape": "of a later release" }),
+        ),
+        (
+            unreadable,
+            json!({ "v": 1, "id": unreadable, "payload": { "type": "NoSuchEvent" } }),
+        ),
+    ] {
+        outbox_event::Entity::insert(outbox_event::ActiveModel {
+            id: Set(id),
+            event_type: Set("TicketUpdated".into()),
+            payload: Set(payload),
+            created_at: Set(occurred_at),
+            published_at: Set(None),
+        })
+        .exec(&db)
+        .await
+        .unwrap();
+    }
+    let counted = eventually(Duration::from_secs(10), || async {
+        metrics_text(&app)
+            .await
+            .lines()
+            .any(|l| l.starts_with("tickets_events_unreadable_total ") && !l.ends_with(" 0"))
+    })
+    .await;
+    assert!(counted, "the unreadable row is counted");
+    // Another relay pass or two, then both rows are still there, unpublished.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for id in [newer, unreadable] {
+        let row = outbox_event::Entity::find_by_id(id)
+            .one(&db)
+            .await
+            .unwrap()
+            .expect("kept");
+        assert!(row.published_at.is_none(), "{id} was marked published");
+    }
+}

@@ -518,3 +518,31 @@ async fn metrics_move_to_their_own_port_when_asked() {
         .unwrap();
     assert_eq!(graphql.status(), 404, "only operations on the metrics port");
 }
+
+/// Every response names its request (`x-request-id`, also on each of its log lines): a new id,
+/// or the one the client sent, so a request can be followed from client to log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_its_request_id() {
+    let (_env, app) = spawn().await;
+    let ask = |id: Option<&'static str>| {
+        let mut request = app
+            .client
+            .post(format!("{}/graphql", app.url))
+            .json(&json!({ "query": "{ __typename }" }));
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        request.send()
+    };
+    let fresh = ask(None).await.unwrap();
+    let id = fresh.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    let other = ask(None).await.unwrap();
+    assert_ne!(
+        other.headers()["x-request-id"],
+        id.as_str(),
+        "one id per request"
+    );
+    let given = ask(Some("client-chosen-42")).await.unwrap();
+    assert_eq!(given.headers()["x-request-id"], "client-chosen-42");
+}

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use api::{
-    events::{DomainEvent, EventPayload},
+    outbox::{DomainEvent, EventPayload},
     store::{HolderChange, LockOutcome, Stores},
 };
 
@@ -209,8 +209,8 @@ async fn the_bus_delivers_to_every_subscriber_of_every_process() {
     };
     let mut on_a = a.bus.subscribe();
     let mut on_b = b.bus.subscribe();
-    let user = api::auth::types::User {
-        id: async_graphql::ID("u1".into()),
+    let user = api::auth::model::User {
+        id: api::ids::UserId::generate(),
         email: "a@example.com".into(),
         created_at: chrono::Utc::now(),
     };
@@ -294,8 +294,8 @@ async fn a_publish_that_nobody_heard_is_a_failure() {
     let s = Stores::redis(&redis.url, "t:").await.unwrap();
     let event = || {
         DomainEvent::new(
-            EventPayload::UserCreated(api::auth::types::User {
-                id: async_graphql::ID(uuid::Uuid::now_v7().to_string()),
+            EventPayload::UserCreated(api::auth::model::User {
+                id: api::ids::UserId::generate(),
                 email: "a@example.com".into(),
                 created_at: chrono::Utc::now(),
             }),

@@ -1,4 +1,5 @@
-//! Domain events and the transactional outbox (DESIGN.md, step 4).
+//! The transactional outbox and the event bus (DESIGN.md, step 4). The events themselves, and the
+//! versioned form they are stored and sent in, are in `event`.
 //!
 //! Invariant: no event is lost. Every state change records its events with `record` in the same
 //! transaction; after commit `Events::publish_committed` puts them on the bus and hands their ids
@@ -6,95 +7,38 @@
 //! whatever accumulated while the previous one ran, instead of a statement and a commit per
 //! request. A crash between commit and mark leaves rows unpublished, and the relay
 //! (`Events::relay_once`, run every second) publishes them. Delivery is therefore at least once.
+//! A row the relay cannot read stays unpublished (and is counted and logged): it is never marked
+//! published unsent.
+
+pub mod event;
+mod v0;
 
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use chrono::{DateTime, Utc};
+use async_trait::async_trait;
 use entity::outbox_event;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, sea_query::LockBehavior, sea_query::LockType,
 };
-use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{
-    auth::types::User, db, metrics::Metrics, orders::types::Order, payments::types::Charge,
-    store::EventBus, tickets::types::Ticket,
-};
+pub use event::{Decoded, DomainEvent, EventPayload, decode, encode};
 
-/// One thing that happened, as it is stored in the outbox and sent on the bus. Subscriptions read
-/// their data from here, never from the database, so a push to many watchers costs no queries.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct DomainEvent {
-    pub id: Uuid,
-    pub occurred_at: DateTime<Utc>,
-    /// The only user who may see it; `None` for everyone.
-    pub audience: Option<Uuid>,
-    pub payload: EventPayload,
-}
+use crate::{db, metrics::Metrics};
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "type", content = "data")]
-pub enum EventPayload {
-    UserCreated(User),
-    UserUpdated(User),
-    TicketCreated(Ticket),
-    TicketUpdated(Ticket),
-    OrderCreated(Order),
-    OrderUpdated(Order),
-    OrderExpired(Order),
-    ChargeCreated(Charge),
-    /// Sessions signed out (by `signOut`, or by `changePassword` for the others): every replica
-    /// closes their WebSockets, and their subscriptions end here. No GraphQL subscription
-    /// delivers it.
-    SessionsRevoked(SessionsRevoked),
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct SessionsRevoked {
-    pub user_id: Uuid,
-    pub session_ids: Vec<Uuid>,
-}
-
-impl EventPayload {
-    pub fn name(&self) -> &'static str {
-        match self {
-            EventPayload::UserCreated(_) => "UserCreated",
-            EventPayload::UserUpdated(_) => "UserUpdated",
-            EventPayload::TicketCreated(_) => "TicketCreated",
-            EventPayload::TicketUpdated(_) => "TicketUpdated",
-            EventPayload::OrderCreated(_) => "OrderCreated",
-            EventPayload::OrderUpdated(_) => "OrderUpdated",
-            EventPayload::OrderExpired(_) => "OrderExpired",
-            EventPayload::ChargeCreated(_) => "ChargeCreated",
-            EventPayload::SessionsRevoked(_) => "SessionsRevoked",
-        }
-    }
-}
-
-impl DomainEvent {
-    pub fn new(payload: EventPayload, audience: Option<Uuid>) -> Self {
-        Self {
-            id: Uuid::now_v7(),
-            occurred_at: db::now(),
-            audience,
-            payload,
-        }
-    }
-
-    /// Whether `viewer` may receive it.
-    pub fn visible_to(&self, viewer: Option<Uuid>) -> bool {
-        match self.audience {
-            None => true,
-            Some(owner) => viewer == Some(owner),
-        }
-    }
+/// Carries events between processes; the lock store's backends implement it too (`store`).
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    /// Hands the event to the bus; `Ok` means every live subscriber will be offered it.
+    async fn publish(&self, event: &DomainEvent) -> anyhow::Result<()>;
+    /// Every event published from now on, by any process on this bus.
+    fn subscribe(&self) -> broadcast::Receiver<Arc<DomainEvent>>;
 }
 
 /// Writes events into the outbox; call it inside the transaction of the change.
@@ -106,9 +50,9 @@ pub async fn record(conn: &impl ConnectionTrait, events: &[DomainEvent]) -> Resu
         .iter()
         .map(|e| {
             Ok(outbox_event::ActiveModel {
-                id: Set(e.id),
+                id: Set(e.id.uuid()),
                 event_type: Set(e.payload.name().to_owned()),
-                payload: Set(serde_json::to_value(e).map_err(|err| DbErr::Json(err.to_string()))?),
+                payload: Set(encode(e).map_err(|err| DbErr::Json(err.to_string()))?),
                 created_at: Set(e.occurred_at),
                 published_at: Set(None),
             })
@@ -163,7 +107,7 @@ impl Events {
                 Ok(()) => {
                     self.metrics.event_published(event.payload.name());
                     // Closed only once the marker has stopped, at shutdown: the relay covers it.
-                    let _ = self.published.send(event.id);
+                    let _ = self.published.send(event.id.uuid());
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, event = event.payload.name(), "publish failed; the relay will retry");
@@ -218,11 +162,16 @@ impl Events {
             .await?;
         let mut published = Vec::with_capacity(rows.len());
         for row in rows {
-            let event: DomainEvent = match serde_json::from_value(row.payload) {
-                Ok(e) => e,
+            let event = match decode(row.payload) {
+                Ok(Decoded::Event(event)) => event,
+                Ok(Decoded::Newer(version)) => {
+                    tracing::debug!(task = "outbox-relay", id = %row.id, version, "outbox row from a newer release; left to it");
+                    continue;
+                }
                 Err(err) => {
-                    tracing::error!(task = "outbox-relay", id = %row.id, error = %err, "unreadable outbox row; skipped");
-                    published.push(row.id);
+                    // Left unpublished, not marked: a release that reads it can still send it.
+                    self.metrics.event_unreadable();
+                    tracing::error!(task = "outbox-relay", id = %row.id, error = %err, "unreadable outbox row; left unpublished");
                     continue;
                 }
             };
