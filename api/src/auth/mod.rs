@@ -1,4 +1,4 @@
-//! Accounts and sessions (the seed's auth service).
+//! Accounts and sessions.
 //!
 //! Invariants:
 //! - emails are unique case-insensitively (stored lower-case); passwords are kept only as

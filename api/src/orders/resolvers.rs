@@ -37,10 +37,10 @@ impl OrderQuery {
         let (edges, page_info) = pagination::edges(
             rows,
             page,
-            |m| m.id,
-            |cursor, m| OrderEdge {
+            |o| o.id.uuid(),
+            |cursor, o| OrderEdge {
                 cursor,
-                node: m.into(),
+                node: o.into(),
             },
         );
         Ok(OrderConnection { edges, page_info })

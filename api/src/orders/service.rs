@@ -427,14 +427,15 @@ impl OrderService {
     }
 
     /// The viewer's orders, newest first (`first + 1` rows).
-    pub async fn list(&self, viewer: Viewer, page: Page) -> ApiResult<Vec<order::Model>> {
+    pub async fn list(&self, viewer: Viewer, page: Page) -> ApiResult<Vec<Order>> {
         let mut query = order::Entity::find()
             .filter(order::Column::BuyerId.eq(viewer.user_id))
             .order_by_desc(order::Column::Id);
         if let Some(after) = page.after {
             query = query.filter(order::Column::Id.lt(after));
         }
-        Ok(query.limit(page.first + 1).all(&self.db).await?)
+        let rows = query.limit(page.first + 1).all(&self.db).await?;
+        Ok(rows.into_iter().map(|m| Order::new(m, None)).collect())
     }
 
     async fn find_own(

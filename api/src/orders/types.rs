@@ -91,12 +91,6 @@ impl From<model::Order> for Order {
     }
 }
 
-impl From<entity::order::Model> for Order {
-    fn from(m: entity::order::Model) -> Self {
-        model::Order::new(m, None).into()
-    }
-}
-
 #[derive(Clone, Debug, SimpleObject)]
 pub struct OrderEdge {
     pub cursor: String,

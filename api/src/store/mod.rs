@@ -1,6 +1,6 @@
-//! The lock store and the event bus (`outbox::EventBus`): the two things that must be shared between replicas besides
-//! the database. Each has an in-process backend (the embedded default, one process) and a Redis
-//! backend (many replicas). Both pass the same tests (`api/tests/it/store.rs`).
+//! The lock store and the event bus (`outbox::EventBus`): the two things that must be shared
+//! between replicas besides the database. Each has an in-process backend (the embedded default,
+//! one process) and a Redis backend (many replicas). Both pass the same tests (`api/tests/it/store.rs`).
 //!
 //! Invariants every backend keeps:
 //! - a lock has one holder (the owner string) and, unless persisted, a deadline; only the holder

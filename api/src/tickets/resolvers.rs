@@ -50,10 +50,10 @@ impl TicketQuery {
         let (edges, page_info) = pagination::edges(
             rows,
             page,
-            |m| m.id,
-            |cursor, m| TicketEdge {
+            |t| t.id.uuid(),
+            |cursor, t| TicketEdge {
                 cursor,
-                node: m.into(),
+                node: t.into(),
             },
         );
         Ok(TicketConnection { edges, page_info })

@@ -159,7 +159,7 @@ impl TicketService {
         page: Page,
         status: Option<TicketStatus>,
         seller: Option<UserId>,
-    ) -> ApiResult<Vec<ticket::Model>> {
+    ) -> ApiResult<Vec<Ticket>> {
         let mut query = ticket::Entity::find().order_by_desc(ticket::Column::Id);
         if let Some(status) = status {
             query = query.filter(ticket::Column::Status.eq(status));
@@ -170,7 +170,8 @@ impl TicketService {
         if let Some(after) = page.after {
             query = query.filter(ticket::Column::Id.lt(after));
         }
-        Ok(query.limit(page.first + 1).all(&self.db).await?)
+        let rows = query.limit(page.first + 1).all(&self.db).await?;
+        Ok(rows.into_iter().map(Ticket::from).collect())
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod contract;
+mod errors;
 mod events;
 mod fake_stripe;
 mod faults;
