@@ -25,6 +25,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY api ./api
 COPY entity ./entity
 COPY migration ./migration
+# A workspace member, though not built here: the workspace does not load without it.
+COPY bench ./bench
 RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
@@ -34,7 +36,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY api ./api
 COPY entity ./entity
 COPY migration ./migration
-# api/src/http.rs embeds this page (served while WEB_DIR has no build).
+COPY bench ./bench
+# api/src/http/mod.rs embeds this page (served while WEB_DIR has no build).
 COPY web/placeholder.html ./web/placeholder.html
 RUN cargo build --release --locked -p api --bin api \
  && install -D -m 0755 target/release/api /out/api \

@@ -10,8 +10,11 @@
 //!   both win; a stale expiry cannot free a newer order's reservation;
 //! - a buyer holds at most `MAX_LIVE_ORDERS` unpaid orders.
 
+pub mod cancel;
 pub mod lock;
 pub mod model;
+pub mod payment;
+pub mod reserve;
 pub mod resolvers;
 pub mod service;
 pub mod types;

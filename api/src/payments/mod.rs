@@ -16,6 +16,8 @@
 
 pub mod model;
 pub mod processor;
+pub mod reconcile;
+pub mod refunds;
 pub mod resolvers;
 pub mod service;
 pub mod types;

@@ -5,13 +5,9 @@ use std::{sync::Arc, time::Duration};
 use entity::{
     charge,
     order::{self, OrderStatus},
-    refund,
 };
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, OnConflict},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -31,22 +27,19 @@ use crate::{
     tickets::{self, model::Ticket},
 };
 
-/// Refunds owed retried per reconciler pass at most.
-const REFUND_BATCH: u64 = 100;
-
 #[derive(Clone)]
 pub struct PaymentService {
-    db: DatabaseConnection,
-    events: Events,
-    orders: OrderService,
-    processor: Arc<dyn Processor>,
-    currency: String,
-    publishable_key: Option<String>,
+    pub(super) db: DatabaseConnection,
+    pub(super) events: Events,
+    pub(super) orders: OrderService,
+    pub(super) processor: Arc<dyn Processor>,
+    pub(super) currency: String,
+    pub(super) publishable_key: Option<String>,
     /// How long one processor call may take before its outcome counts as unknown.
-    timeout: Duration,
+    pub(super) timeout: Duration,
     /// An order `AWAITING_PAYMENT` this long after its last step was left by a crash or an unknown
     /// outcome: the reconciler settles it by asking the processor.
-    settle_after: Duration,
+    pub(super) settle_after: Duration,
 }
 
 impl PaymentService {
@@ -87,7 +80,7 @@ impl PaymentService {
                 "must be a card token such as tok_visa",
             ));
         }
-        let current = orders::service::find(&self.db, order_id)
+        let current = orders::payment::find(&self.db, order_id)
             .await?
             .filter(|o| o.buyer_id == viewer.user_id)
             .ok_or_else(orders::service::not_found)?;
@@ -109,7 +102,7 @@ impl PaymentService {
         // CREATED → AWAITING_PAYMENT, only while unexpired; then expiry cannot touch it.
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
-        let started = orders::service::start_payment(&txn, order_id, now).await?;
+        let started = orders::payment::start_payment(&txn, order_id, now).await?;
         let Some(started) = started else {
             drop(txn);
             return Err(ApiError::Conflict(
@@ -180,7 +173,7 @@ impl PaymentService {
     }
 
     /// A processor call, its time bounded: a timeout is an unknown outcome like any error.
-    async fn call<T>(
+    pub(super) async fn call<T>(
         &self,
         call: impl std::future::Future<Output = anyhow::Result<T>>,
     ) -> anyhow::Result<T> {
@@ -195,219 +188,16 @@ impl PaymentService {
 
     /// Stores the current attempt's payment id on the order (restarting its settle clock);
     /// `None` when the order is no longer paying this attempt (the buyer cancelled it).
-    async fn store_intent(
+    pub(super) async fn store_intent(
         &self,
         order: &order::Model,
         intent_id: &str,
     ) -> ApiResult<Option<order::Model>> {
-        orders::service::remember_payment(&self.db, order, intent_id, db::now()).await
-    }
-
-    /// Settles orders left `AWAITING_PAYMENT` by a crash or an unknown outcome: completes those the
-    /// processor charged, reopens the others (which then expire if their time is up), and leaves
-    /// those it cannot learn about yet. Never charges.
-    #[tracing::instrument(name = "payments.reconcile", skip_all)]
-    pub async fn reconcile(&self) -> ApiResult<usize> {
-        let cutoff = db::now() - chrono::Duration::from_std(self.settle_after).unwrap_or_default();
-        let stuck = orders::service::paying_since(&self.db, cutoff).await?;
-        let mut settled = 0;
-        for order in stuck {
-            if self.settle(order).await? {
-                settled += 1;
-            }
-        }
-        Ok(settled)
-    }
-
-    /// Settles one order as it was read (by `reconcile`, possibly a while ago): asks the processor
-    /// about the payment stored then and acts on the answer for that payment only, so a late
-    /// answer about an old attempt cannot reopen or complete a newer one. Returns whether it
-    /// settled it (false: the processor could not say yet).
-    #[tracing::instrument(name = "payments.settle", skip_all, fields(order = %order.id))]
-    pub async fn settle(&self, order: order::Model) -> ApiResult<bool> {
-        // Without a stored payment nothing was confirmed, so nothing was charged.
-        let outcome = match &order.payment_intent_id {
-            None => Ok(Outcome::NotCharged {
-                reason: "no payment was made".into(),
-            }),
-            Some(id) => self.call(self.processor.settle(id)).await,
-        };
-        match outcome {
-            Ok(Outcome::Succeeded { provider_id }) => match self.complete(order, provider_id).await
-            {
-                Ok(_) | Err(ApiError::PaymentFailed(_)) => Ok(true),
-                Err(err) => Err(err),
-            },
-            Ok(Outcome::NotCharged { .. }) => {
-                self.reopen(order).await?;
-                Ok(true)
-            }
-            Ok(Outcome::Pending) => Ok(false),
-            Err(err) => {
-                tracing::warn!(task = "payment-reconciler", error = %err, "cannot ask the processor; will retry");
-                Ok(false)
-            }
-        }
-    }
-
-    /// A processor's word that a payment succeeded (its webhook): completes the order if the API
-    /// call has not, refunds a charge whose order was cancelled meanwhile. Idempotent.
-    #[tracing::instrument(name = "payments.payment_succeeded", skip_all, fields(order = %order_id))]
-    pub async fn payment_succeeded(&self, order_id: Uuid, intent_id: &str) -> ApiResult<()> {
-        let Some(order) = orders::service::find(&self.db, order_id).await? else {
-            tracing::warn!(%order_id, %intent_id, "a payment succeeded for an unknown order");
-            return Ok(());
-        };
-        if order.payment_intent_id.as_deref() != Some(intent_id) {
-            tracing::warn!(%order_id, %intent_id, "a payment succeeded that is not the order's current one");
-            return Ok(());
-        }
-        match order.status {
-            OrderStatus::AwaitingPayment => {
-                match self.complete(order, intent_id.to_owned()).await {
-                    Ok(_) | Err(ApiError::PaymentFailed(_)) => Ok(()),
-                    Err(err) => Err(err),
-                }
-            }
-            // Recorded before Stripe hears 200, so a failed refund is retried, not forgotten.
-            OrderStatus::Cancelled => {
-                self.owe_refund(&order, intent_id, "charged after the order was cancelled")
-                    .await?;
-                Ok(())
-            }
-            OrderStatus::Complete | OrderStatus::Created => Ok(()),
-        }
-    }
-
-    /// Records that the charge of `payment_id` must be given back, then asks the processor once;
-    /// `retry_refunds` asks again until it confirms. Returns whether it is refunded already.
-    async fn owe_refund(
-        &self,
-        order: &order::Model,
-        payment_id: &str,
-        reason: &str,
-    ) -> ApiResult<bool> {
-        let owed = refund::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            order_id: Set(order.id),
-            payment_id: Set(payment_id.to_owned()),
-            amount_cents: Set(order.price_cents),
-            reason: Set(reason.to_owned()),
-            created_at: Set(db::now()),
-            refunded_at: Set(None),
-            attempts: Set(0),
-            last_error: Set(None),
-        };
-        let recorded = refund::Entity::insert(owed)
-            .on_conflict(
-                OnConflict::column(refund::Column::PaymentId)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
-            .await?;
-        if recorded > 0 {
-            tracing::warn!(order_id = %order.id, %payment_id, reason, "a refund is owed");
-        }
-        let Some(owed) = refund::Entity::find()
-            .filter(refund::Column::PaymentId.eq(payment_id))
-            .one(&self.db)
-            .await?
-        else {
-            return Err(ApiError::internal(anyhow::anyhow!(
-                "a refund owed for {payment_id} vanished"
-            )));
-        };
-        if owed.refunded_at.is_some() {
-            return Ok(true);
-        }
-        self.try_refund(owed).await
-    }
-
-    /// One request to the processor for a refund owed; records what it said.
-    async fn try_refund(&self, owed: refund::Model) -> ApiResult<bool> {
-        let attempt = owed.attempts + 1;
-        let outcome = self
-            .call(self.processor.refund(&owed.payment_id, attempt))
-            .await;
-        let done = outcome.is_ok();
-        let mut update = refund::Entity::update_many()
-            .col_expr(refund::Column::Attempts, Expr::value(attempt))
-            .filter(refund::Column::Id.eq(owed.id))
-            .filter(refund::Column::RefundedAt.is_null());
-        update = match &outcome {
-            Ok(()) => {
-                tracing::warn!(order_id = %owed.order_id, payment_id = %owed.payment_id, "refunded");
-                update.col_expr(refund::Column::RefundedAt, Expr::value(db::now()))
-            }
-            Err(err) => {
-                tracing::error!(order_id = %owed.order_id, payment_id = %owed.payment_id, attempt, error = %err, "a refund failed; it will be retried");
-                let mut text = err.to_string();
-                text.truncate(text.floor_char_boundary(1000));
-                update.col_expr(refund::Column::LastError, Expr::value(text))
-            }
-        };
-        update.exec(&self.db).await?;
-        Ok(done)
-    }
-
-    /// Asks the processor again for every refund still owed; returns how many it confirmed.
-    #[tracing::instrument(name = "payments.retry_refunds", skip_all)]
-    pub async fn retry_refunds(&self) -> ApiResult<usize> {
-        let owed = refund::Entity::find()
-            .filter(refund::Column::RefundedAt.is_null())
-            .order_by_asc(refund::Column::CreatedAt)
-            .limit(REFUND_BATCH)
-            .all(&self.db)
-            .await?;
-        let mut refunded = 0;
-        for owed in owed {
-            if self.try_refund(owed).await? {
-                refunded += 1;
-            }
-        }
-        Ok(refunded)
-    }
-
-    /// The reconciler as a background task, every 10 seconds until `stop`.
-    pub async fn run_reconciler(self, stop: tokio_util::sync::CancellationToken) {
-        tracing::info!(task = "payment-reconciler", "started");
-        let period =
-            (self.settle_after / 4).clamp(Duration::from_millis(250), Duration::from_secs(10));
-        let mut tick = tokio::time::interval(period);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            match self.retry_refunds().await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(
-                    task = "payment-reconciler",
-                    refunded = n,
-                    "made refunds that were owed"
-                ),
-                Err(err) => {
-                    tracing::warn!(task = "payment-reconciler", error = ?err, "retrying refunds failed")
-                }
-            }
-            match self.reconcile().await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(
-                    task = "payment-reconciler",
-                    settled = n,
-                    "settled orders a crash left mid-payment"
-                ),
-                Err(err) => {
-                    tracing::warn!(task = "payment-reconciler", error = ?err, "reconciliation failed")
-                }
-            }
-        }
-        tracing::info!(task = "payment-reconciler", "stopped");
+        orders::payment::remember_payment(&self.db, order, intent_id, db::now()).await
     }
 
     /// An `OrderUpdated` event carrying the ticket too, so subscribers need no query.
-    async fn order_event(
+    pub(super) async fn order_event(
         &self,
         conn: &impl sea_orm::ConnectionTrait,
         model: &order::Model,
@@ -430,7 +220,7 @@ impl PaymentService {
             .map(Charge::from))
     }
 
-    async fn existing_charge(&self, order_id: Uuid) -> ApiResult<Charge> {
+    pub(super) async fn existing_charge(&self, order_id: Uuid) -> ApiResult<Charge> {
         charge::Entity::find()
             .filter(charge::Column::OrderId.eq(order_id))
             .one(&self.db)
@@ -445,11 +235,15 @@ impl PaymentService {
     /// the order is still in the payment `order` was read in. Otherwise the charge is the same
     /// success told twice (its charge is returned), or money taken for a payment the order has
     /// moved past (cancelled meanwhile, or a stale attempt): a refund is owed.
-    async fn complete(&self, order: order::Model, provider_id: String) -> ApiResult<Charge> {
+    pub(super) async fn complete(
+        &self,
+        order: order::Model,
+        provider_id: String,
+    ) -> ApiResult<Charge> {
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
         let Some(completed) =
-            orders::service::finish_payment(&txn, &order, OrderStatus::Complete, now).await?
+            orders::payment::finish_payment(&txn, &order, OrderStatus::Complete, now).await?
         else {
             drop(txn);
             if let Some(existing) = charge::Entity::find()
@@ -510,11 +304,11 @@ impl PaymentService {
     }
 
     /// Back to `CREATED` after a failed charge, with the time the order had left.
-    async fn reopen(&self, order: order::Model) -> ApiResult<()> {
+    pub(super) async fn reopen(&self, order: order::Model) -> ApiResult<()> {
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
         let Some(reopened) =
-            orders::service::finish_payment(&txn, &order, OrderStatus::Created, now).await?
+            orders::payment::finish_payment(&txn, &order, OrderStatus::Created, now).await?
         else {
             return Ok(());
         };

@@ -1,0 +1,262 @@
+//! An order is made: the ticket's lock, then one transaction that reserves the ticket and
+//! inserts the order (DESIGN.md step 1).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::order::{self, OrderStatus};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    sea_query::{Expr, SimpleExpr},
+};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{
+    model::Order,
+    service::{LIVE, OrderService, order_events},
+};
+use crate::{
+    auth::Viewer,
+    db,
+    error::{ApiError, ApiResult},
+    ids::TicketId,
+    outbox::{self, DomainEvent, EventPayload},
+    store::LockOutcome,
+    tickets::{self, model::Ticket},
+};
+
+/// A lock whose order never reached the database (its process died mid-request) is taken back
+/// once its order id (a UUID v7, so a timestamp) is older than this.
+const ORPHAN_AFTER: Duration = Duration::from_secs(30);
+
+impl OrderService {
+    fn seller_of(&self, ticket_id: Uuid) -> Option<Uuid> {
+        self.sellers.get(&ticket_id)
+    }
+
+    fn remember_seller(&self, ticket: &entity::ticket::Model) {
+        self.remember(ticket.id, ticket.seller_id);
+    }
+
+    fn remember(&self, ticket_id: Uuid, seller_id: Uuid) {
+        self.sellers.insert(ticket_id, seller_id);
+    }
+
+    /// Learns the seller of every ticket listed or changed on any replica, from the event bus,
+    /// until `stop`: the first crowd on a newly listed ticket is then refused without the
+    /// database too.
+    pub async fn learn_sellers(self, stop: CancellationToken) {
+        let mut events = self.events.bus().subscribe();
+        loop {
+            let event = tokio::select! {
+                _ = stop.cancelled() => break,
+                event = events.recv() => event,
+            };
+            match event {
+                Ok(event) => {
+                    if let EventPayload::TicketCreated(t) | EventPayload::TicketUpdated(t) =
+                        &event.payload
+                    {
+                        self.remember(t.id.uuid(), t.seller_id.uuid());
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    }
+
+    /// `CONFLICT` if a live order holds the ticket's lock, told without the database: what
+    /// every buyer but one gets when many want one ticket. `None` when the lock store alone
+    /// cannot tell (seller unknown here, lock free, or a holder old enough to be an orphan).
+    async fn held_elsewhere(&self, viewer: Viewer, ticket_id: Uuid) -> ApiResult<Option<ApiError>> {
+        let Some(seller) = self.seller_of(ticket_id) else {
+            return Ok(None);
+        };
+        if seller == viewer.user_id {
+            return Ok(Some(ApiError::Forbidden(
+                "you cannot buy your own ticket".into(),
+            )));
+        }
+        let holder = self.locks.holder(ticket_id).await?;
+        Ok(holder
+            .filter(|h| !may_be_orphan(h))
+            .map(|_| ApiError::Conflict("the ticket is reserved".into())))
+    }
+
+    /// Reserves the ticket for the viewer for `ORDER_TTL_SECONDS`.
+    ///
+    /// The lock comes first, then one transaction whose `UPDATE` both reserves the ticket and
+    /// checks what the ticket's state can refuse; the ticket is read only to explain a refusal.
+    /// A ticket already held by a live order is refused from the lock store alone when this
+    /// process knows its seller (who gets `FORBIDDEN` instead), so a crowd on one ticket costs
+    /// the database nothing.
+    #[tracing::instrument(name = "orders.create", skip_all, fields(ticket = %ticket_id, buyer = %viewer.user_id))]
+    pub async fn create(
+        &self,
+        viewer: Viewer,
+        ticket_id: TicketId,
+        expected_version: Option<i32>,
+    ) -> ApiResult<Order> {
+        let ticket_id = ticket_id.uuid();
+        if let Some(refusal) = self.held_elsewhere(viewer, ticket_id).await? {
+            return Err(refusal);
+        }
+        let order_id = Uuid::now_v7();
+        let owner = order_id.to_string();
+        if self.take_lock(ticket_id, &owner).await? == LockOutcome::Held {
+            // Held: still say NOT_FOUND, FORBIDDEN or "sold" where the ticket tells more.
+            let ticket = tickets::service::get_model(&self.db, ticket_id)
+                .await?
+                .ok_or_else(tickets::service::not_found)?;
+            self.remember_seller(&ticket);
+            tickets::service::check_orderable(&ticket, viewer.user_id, expected_version)?;
+            return Err(ApiError::Conflict("the ticket is reserved".into()));
+        }
+        match self
+            .reserve(viewer, ticket_id, order_id, expected_version)
+            .await
+        {
+            Ok((order, events)) => {
+                self.events.publish_committed(&events).await;
+                Ok(order)
+            }
+            Err(err) => {
+                if let Err(e) = self.locks.release(ticket_id, &owner).await {
+                    tracing::warn!(error = %e, "could not release the lock of a failed order; it will expire");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn take_lock(&self, ticket: Uuid, owner: &str) -> ApiResult<LockOutcome> {
+        let outcome = self.locks.take(ticket, owner, self.ttl).await?;
+        if outcome == LockOutcome::Acquired {
+            return Ok(outcome);
+        }
+        let Some(holder) = self.locks.holder(ticket).await? else {
+            // Freed meanwhile: one more try.
+            return Ok(self.locks.take(ticket, owner, self.ttl).await?);
+        };
+        if self.is_orphan(&holder).await? {
+            tracing::warn!(
+                %ticket,
+                holder,
+                "taking back a lock whose order never reached the database"
+            );
+            self.locks.release(ticket, &holder).await?;
+            return Ok(self.locks.take(ticket, owner, self.ttl).await?);
+        }
+        Ok(LockOutcome::Held)
+    }
+
+    /// Whether a lock's holder is an order id, old enough, with no live order behind it.
+    async fn is_orphan(&self, holder: &str) -> ApiResult<bool> {
+        if !may_be_orphan(holder) {
+            return Ok(false);
+        }
+        let Ok(id) = Uuid::parse_str(holder) else {
+            return Ok(false);
+        };
+        let live = order::Entity::find_by_id(id)
+            .filter(order::Column::Status.is_in(LIVE))
+            .count(&self.db)
+            .await?;
+        Ok(live == 0)
+    }
+
+    async fn reserve(
+        &self,
+        viewer: Viewer,
+        ticket_id: Uuid,
+        order_id: Uuid,
+        expected_version: Option<i32>,
+    ) -> ApiResult<(Order, Vec<DomainEvent>)> {
+        let now = db::now();
+        let expires_at = now + self.ttl;
+        let txn = db::begin_write(&self.db).await?;
+        let ticket = tickets::service::reserve(
+            &txn,
+            &tickets::service::Reservation {
+                ticket_id,
+                order_id,
+                buyer_id: viewer.user_id,
+                expected_version,
+                until: expires_at,
+                now,
+            },
+            buyer_lock(&txn, viewer.user_id),
+        )
+        .await?;
+        self.remember_seller(&ticket);
+        // After the buyer's lock (taken by the statement above), so this count sees every order
+        // the buyer's other requests committed.
+        let live = order::Entity::find()
+            .filter(order::Column::BuyerId.eq(viewer.user_id))
+            .filter(order::Column::Status.is_in(LIVE))
+            .count(&txn)
+            .await?;
+        if live >= self.max_live {
+            return Err(ApiError::Conflict(format!(
+                "you already hold {live} unpaid orders, the most allowed; pay or cancel one first"
+            )));
+        }
+        let inserted = order::ActiveModel {
+            id: Set(order_id),
+            ticket_id: Set(ticket_id),
+            buyer_id: Set(viewer.user_id),
+            status: Set(OrderStatus::Created),
+            price_cents: Set(ticket.price_cents),
+            expires_at: Set(expires_at),
+            payment_attempts: Set(0),
+            payment_intent_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await;
+        let model = match inserted {
+            Ok(model) => model,
+            Err(err) if db::is_unique_violation(&err) => {
+                return Err(ApiError::Conflict("the ticket is reserved".into()));
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let ticket = Ticket::from(ticket);
+        let order = Order::new(model, Some(ticket.clone()));
+        let mut events = order_events(&order, viewer.user_id, &[EventPayload::OrderCreated]);
+        events.push(tickets::service::updated_event(&ticket));
+        outbox::record(&txn, &events).await?;
+        txn.commit().await?;
+        Ok((order, events))
+    }
+}
+
+/// Whether a lock's holder is an order id older than `ORPHAN_AFTER` (only then can it be an
+/// orphan; the database tells).
+fn may_be_orphan(holder: &str) -> bool {
+    let Ok(id) = Uuid::parse_str(holder) else {
+        return false;
+    };
+    let Some((secs, nanos)) = id.get_timestamp().map(|t| t.to_unix()) else {
+        return false;
+    };
+    let made = DateTime::<Utc>::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX), nanos)
+        .unwrap_or_else(Utc::now);
+    Utc::now() - made >= chrono::Duration::from_std(ORPHAN_AFTER).unwrap_or_default()
+}
+
+/// The condition that takes the buyer's transaction-scoped advisory lock on PostgreSQL, for the
+/// reserving `UPDATE` to evaluate (an InitPlan, run once before the row is touched): a buyer's
+/// concurrent orders are counted one after another, so `MAX_LIVE_ORDERS` holds. SQLite has one
+/// writer at a time already.
+fn buyer_lock(conn: &impl ConnectionTrait, buyer: Uuid) -> Option<SimpleExpr> {
+    (conn.get_database_backend() == DbBackend::Postgres).then(|| {
+        let key = i64::from_be_bytes(buyer.as_bytes()[8..16].try_into().unwrap_or([0; 8]));
+        Expr::cust_with_values("(SELECT true FROM pg_advisory_xact_lock($1))", [key])
+    })
+}
