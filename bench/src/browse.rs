@@ -6,10 +6,9 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{
-    client::{Answer, Api},
-    stats::{Dist, ms},
-};
+use testkit::{Answer, Client};
+
+use crate::stats::{Dist, ms};
 
 pub const LIST: &str = "query { tickets(first: 20) { edges { cursor node { id title price status version } } pageInfo { hasNextPage endCursor } } }";
 pub const GET: &str =
@@ -43,7 +42,7 @@ pub struct LoadRun {
 /// `conns` workers, each with a connection of its own (one `reqwest::Client` each, so exactly
 /// `conns` keep-alive connections), loop for `warmup + secs`; the warm-up is not counted.
 pub async fn run(
-    api: &Api,
+    api: &Client,
     kind: Kind,
     ids: &[String],
     conns: usize,
@@ -57,8 +56,7 @@ pub async fn run(
     let mut tasks = Vec::new();
     for w in 0..conns {
         let ids = ids.clone();
-        let mut api = api.clone();
-        api.http = crate::client::http_client();
+        let api = Client::new(api.addr);
         tasks.push(tokio::spawn(async move {
             let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_os_rng();
             let mut lat = Vec::new();

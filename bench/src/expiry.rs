@@ -8,12 +8,11 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use futures_util::{SinkExt, StreamExt, stream};
+use futures_util::{StreamExt, stream};
 use serde::Serialize;
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::json;
+use testkit::{Answer, Client, WsClient};
 
-use crate::client::{Answer, Api, ws_connect, ws_subscribe};
 use crate::stats::Dist;
 
 const CREATE_ORDER: &str = "mutation($t: ID!) { createOrder(ticketId: $t) { id expiresAt } }";
@@ -48,7 +47,7 @@ pub struct ExpiryRun {
 type Arrivals = Arc<Mutex<HashMap<String, (DateTime<Utc>, usize)>>>;
 
 pub async fn run(
-    api: &Api,
+    api: &Client,
     tokens: &[String],
     tickets: &[String],
     ttl: u64,
@@ -58,25 +57,15 @@ pub async fn run(
     let arrivals: Arrivals = Arc::default();
     let mut sockets = Vec::new();
     for token in tokens {
-        let mut ws = ws_connect(api.addr, token).await?;
-        ws_subscribe(
-            &mut ws,
-            "x",
-            "subscription { orderExpired { id } }",
-            json!({}),
-        )
-        .await?;
+        let mut ws = WsClient::connect_with_token(api, token, Duration::from_secs(30)).await?;
+        ws.try_subscribe("x", "subscription { orderExpired { id } }", json!({}))
+            .await?;
         let arrivals = arrivals.clone();
         sockets.push(tokio::spawn(async move {
-            while let Some(Ok(msg)) = ws.next().await {
-                let Message::Text(text) = msg else { continue };
+            // Until the socket closes (or the run aborts this task when it is done).
+            while let Some(payload) = ws.next_data("x", Duration::from_secs(24 * 3600)).await {
                 let now = Utc::now();
-                let v: Value = serde_json::from_str(&text).unwrap_or_default();
-                if v["type"] == "ping" {
-                    let _ = ws
-                        .send(Message::Text(json!({"type": "pong"}).to_string().into()))
-                        .await;
-                } else if let Some(id) = v["payload"]["data"]["orderExpired"]["id"].as_str() {
+                if let Some(id) = payload["data"]["orderExpired"]["id"].as_str() {
                     let mut a = arrivals.lock().expect("arrivals");
                     let e = a.entry(id.to_owned()).or_insert((now, 0));
                     e.1 += 1;

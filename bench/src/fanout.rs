@@ -11,10 +11,9 @@ use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::{
-    client::{Api, ws_connect, ws_subscribe},
-    stats::{Dist, ms},
-};
+use testkit::{Client, WsClient, WsStream};
+
+use crate::stats::{Dist, ms};
 
 const SUBSCRIBE: &str =
     "subscription($id: ID!) { ticketUpdated(id: $id) { id version status title } }";
@@ -53,7 +52,7 @@ pub struct FanoutRun {
 
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
-    api: &Api,
+    api: &Client,
     server_pid: u32,
     seller: &str,
     tokens: &[String],
@@ -68,7 +67,7 @@ pub async fn run(
         ..Default::default()
     };
     tokio::time::sleep(Duration::from_secs(1)).await;
-    r.rss_before_kib = crate::server::rss_kib(server_pid)?;
+    r.rss_before_kib = testkit::rss_kib(server_pid)?;
 
     let (close_tx, close_rx) = watch::channel(false);
     let (got_tx, mut got_rx) = mpsc::unbounded_channel::<Instant>();
@@ -82,10 +81,12 @@ pub async fn run(
         let (sem, close_rx, got_tx) = (sem.clone(), close_rx.clone(), got_tx.clone());
         openers.push(tokio::spawn(async move {
             let permit = sem.acquire_owned().await;
-            let mut ws = ws_connect(addr, &token).await?;
-            ws_subscribe(&mut ws, "t", SUBSCRIBE, json!({ "id": ticket })).await?;
+            let mut ws =
+                WsClient::connect_with_token(&addr, &token, Duration::from_secs(30)).await?;
+            ws.try_subscribe("t", SUBSCRIBE, json!({ "id": ticket }))
+                .await?;
             drop(permit);
-            tokio::spawn(listen(ws, close_rx, got_tx));
+            tokio::spawn(listen(ws.into_stream(), close_rx, got_tx));
             anyhow::Ok(())
         }));
     }
@@ -106,7 +107,7 @@ pub async fn run(
     r.open_seconds = opened_at.elapsed().as_secs_f64();
     // Let the server settle (subscriptions started, buffers as they stay while idle).
     tokio::time::sleep(Duration::from_secs(3)).await;
-    r.rss_after_kib = crate::server::rss_kib(server_pid)?;
+    r.rss_after_kib = testkit::rss_kib(server_pid)?;
     r.kib_per_subscriber =
         (r.rss_after_kib as f64 - r.rss_before_kib as f64) / r.opened.max(1) as f64;
 
@@ -170,7 +171,7 @@ pub async fn run(
 }
 
 async fn listen(
-    mut ws: crate::client::Ws,
+    mut ws: WsStream,
     mut close: watch::Receiver<bool>,
     got: mpsc::UnboundedSender<Instant>,
 ) {

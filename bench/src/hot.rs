@@ -5,8 +5,9 @@ use std::{sync::Arc, time::Instant};
 use serde::Serialize;
 use serde_json::json;
 
+use testkit::{Answer, Client};
+
 use crate::{
-    client::{Answer, Api},
     rush::CREATE_ORDER,
     stats::{Dist, ms},
 };
@@ -38,7 +39,7 @@ pub struct HotRun {
 
 /// One burst per ticket, a second apart: one burst's p99 is 10 requests, at the mercy of one
 /// scheduling hiccup on a shared machine.
-pub async fn bursts(api: &Api, tokens: &[String], tickets: &[String]) -> HotRun {
+pub async fn bursts(api: &Client, tokens: &[String], tickets: &[String]) -> HotRun {
     let mut all = HotResult {
         buyers: tokens.len(),
         bursts: tickets.len(),
@@ -65,7 +66,7 @@ pub async fn bursts(api: &Api, tokens: &[String], tickets: &[String]) -> HotRun 
     HotRun { result: all, ms }
 }
 
-pub async fn run(api: &Api, tokens: &[String], ticket: &str) -> HotRun {
+pub async fn run(api: &Client, tokens: &[String], ticket: &str) -> HotRun {
     // Warm the pool: one connection per buyer, all open at once, each loading what a signed-in
     // buyer's page loads first (`me`), as the web UI does before the sale opens.
     let warm = Arc::new(tokio::sync::Barrier::new(tokens.len()));

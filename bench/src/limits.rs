@@ -7,7 +7,7 @@ use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use tokio::process::Command;
 
-use crate::server::{Env, admin, scalar};
+use crate::server::{Env, scalar};
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct PgbenchResult {
@@ -44,7 +44,7 @@ pub fn pgbench_bin() -> Option<PathBuf> {
 
 /// The most clients PostgreSQL admits now, leaving `margin` connections for everyone else.
 pub async fn max_clients(env: &Env, wanted: usize, margin: i64) -> anyhow::Result<(usize, String)> {
-    let db = admin(env).await?;
+    let db = env.services.postgres_admin().await?;
     let max: i64 = scalar(
         &db,
         "SELECT setting::bigint FROM pg_settings WHERE name = 'max_connections'",
@@ -90,10 +90,10 @@ pub async fn run(
         "bench_pgbench_{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     );
-    let db = admin(env).await?;
+    let db = env.services.postgres_admin().await?;
     db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await?;
-    let uri = env.pg_url(&name);
+    let uri = env.services.postgres_url(&name);
     let result = async {
         let init = Command::new(&bin)
             .args(["-i", "-q", "-s", &scale.to_string(), &uri])

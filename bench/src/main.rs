@@ -3,10 +3,12 @@
 //! (`graphql-transport-ws`), runs the physical limits (pgbench) beside it, profiles the hot paths
 //! with perf, and writes `results.md`, `results.json` and SVG plots.
 //!
+//! `bench soak` instead runs one server under minutes of mixed load and fails if anything breaks
+//! or grows (`scripts/soak`). The clients and the server launcher are testkit's (`api/testkit`).
+//!
 //! `scripts/bench` builds and runs it; `bench --help` lists the options.
 
 mod browse;
-mod client;
 mod expiry;
 mod fanout;
 mod hot;
@@ -16,6 +18,8 @@ mod profile;
 mod report;
 mod rush;
 mod server;
+mod setup;
+mod soak;
 mod stats;
 
 use std::{
@@ -26,7 +30,8 @@ use std::{
 
 use anyhow::{Context as _, anyhow, bail};
 use report::{BackendResults, IdleResult, Machine, ProfileResult, Results, Samples};
-use server::{Backend, Env, Server, Settings, Store};
+use server::{Backend, Env, Settings};
+use testkit::{Client, Services};
 
 const SCENARIOS: [&str; 7] = [
     "idle", "rush", "hot", "browse", "fanout", "expiry", "limits",
@@ -34,13 +39,17 @@ const SCENARIOS: [&str; 7] = [
 
 const HELP: &str = "bench: the ticket server's benchmark suite
 
-usage: bench [options]
+usage: bench [options]             the scenarios; results.md, results.json, plots in --out
+       bench soak [options]        a soak: mixed load on one server, samples every 10 s;
+                                   exits 1 on a failure or on growing memory or descriptors
 
   --quick              small sizes, for a smoke run (a minute or two)
   --only LIST          comma-separated scenarios: idle,rush,hot,browse,fanout,expiry,limits
                        (default: all)
+  --expiry-orders N    orders expiring in the expiry scenario (default: 10000, --quick 1000)
+  --seconds N          how long `bench soak` runs (default: 600, --quick 60)
   --backends LIST      pg,embedded (default: both; fan-out and expiry run on pg only unless
-                       --embedded-all)
+                       --embedded-all; `bench soak` runs on pg unless told)
   --embedded-all       run fan-out and expiry on the embedded backend too
   --no-profile         skip the perf profiles of rush and browse
   --server PATH        the api binary (default: $CARGO_TARGET_DIR/release/api)
@@ -56,6 +65,12 @@ usage: bench [options]
 ";
 
 struct Opts {
+    /// `bench soak` rather than the scenarios.
+    soak: bool,
+    /// `--seconds`: the soak's duration.
+    seconds: Option<u64>,
+    /// `--expiry-orders`: the expiry scenario's size.
+    expiry_orders: Option<usize>,
     quick: bool,
     only: BTreeSet<String>,
     backends: Vec<Backend>,
@@ -147,6 +162,9 @@ impl Sizes {
 fn parse_args() -> anyhow::Result<Opts> {
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     let mut o = Opts {
+        soak: false,
+        seconds: None,
+        expiry_orders: None,
         quick: false,
         only: SCENARIOS.iter().map(|s| (*s).to_owned()).collect(),
         backends: vec![Backend::Pg, Backend::Embedded],
@@ -166,10 +184,16 @@ fn parse_args() -> anyhow::Result<Opts> {
         }),
     };
     let mut args = std::env::args().skip(1);
+    let mut backends_given = false;
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or_else(|| anyhow!("{a} needs a value"));
         match a.as_str() {
+            "soak" => o.soak = true,
             "--quick" => o.quick = true,
+            "--seconds" => o.seconds = Some(val()?.parse().context("--seconds")?),
+            "--expiry-orders" => {
+                o.expiry_orders = Some(val()?.parse().context("--expiry-orders")?);
+            }
             "--only" => {
                 o.only = val()?
                     .split(',')
@@ -181,6 +205,7 @@ fn parse_args() -> anyhow::Result<Opts> {
                 }
             }
             "--backends" => {
+                backends_given = true;
                 o.backends = val()?
                     .split(',')
                     .map(|b| match b.trim() {
@@ -211,6 +236,9 @@ fn parse_args() -> anyhow::Result<Opts> {
             other => bail!("unknown option {other}\n\n{HELP}"),
         }
     }
+    if o.soak && !backends_given {
+        o.backends = vec![Backend::Pg];
+    }
     Ok(o)
 }
 
@@ -232,18 +260,40 @@ async fn main() -> anyhow::Result<()> {
             opts.server.display()
         );
     }
-    std::fs::create_dir_all(&opts.out)?;
     let work = std::env::temp_dir().join(format!("ticket-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let env = Env {
         server_bin: opts.server.canonicalize()?,
-        pg: opts.pg.clone(),
-        pg_sslmode: opts.pg_sslmode.clone(),
-        redis: opts.redis.clone(),
+        services: Services {
+            postgres: opts.pg.clone(),
+            postgres_params: format!("sslmode={}", opts.pg_sslmode),
+            redis: opts.redis.clone(),
+            ..Services::default()
+        },
         work: work.clone(),
         server_env: opts.server_env.clone(),
     };
+    if opts.soak {
+        let seconds = opts.seconds.unwrap_or(if opts.quick { 60 } else { 600 });
+        let mut passed = true;
+        for &backend in &opts.backends {
+            passed &= soak(&env, backend, seconds).await?;
+        }
+        if !passed {
+            log(format!(
+                "soak failed; server logs kept in {}",
+                work.display()
+            ));
+            std::process::exit(1);
+        }
+        let _ = std::fs::remove_dir_all(&work);
+        return Ok(());
+    }
+    std::fs::create_dir_all(&opts.out)?;
     let mut sizes = Sizes::new(opts.quick);
+    if let Some(n) = opts.expiry_orders {
+        sizes.expiry_orders = n;
+    }
     let has = |s: &str| opts.only.contains(s);
     let perf_ok = opts.profile && profile::available().await;
     let mut results = Results {
@@ -417,31 +467,31 @@ fn open_files_limit() -> u64 {
 }
 
 async fn idle(env: &Env, backend: Backend) -> anyhow::Result<IdleResult> {
-    let store = Store::create(env, backend, "idle").await?;
+    let store = env.deployment(backend, "idle").await?;
     let settings = Settings {
         order_ttl_seconds: 900,
         max_live_orders: 5,
     };
     let logf = env.work.join(format!("idle-{}.log", backend.key()));
     let r = async {
-        let s = Server::start(env, &store, &settings, &logf).await?;
+        let (s, ready_after) = server::start(env, &store, &settings, &logf).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let mut r = IdleResult {
-            cold_ready_ms: stats::ms(s.ready_after),
+            cold_ready_ms: stats::ms(ready_after),
             cold_listening_ms: stats::ms(s.listening_after),
             cold_rss_kib: s.rss_kib()?,
             ..Default::default()
         };
-        s.stop().await?;
-        let s = Server::start(env, &store, &settings, &logf).await?;
+        server::stop(s).await;
+        let (s, ready_after) = server::start(env, &store, &settings, &logf).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
-        r.warm_ready_ms = stats::ms(s.ready_after);
+        r.warm_ready_ms = stats::ms(ready_after);
         r.warm_rss_kib = s.rss_kib()?;
-        s.stop().await?;
+        server::stop(s).await;
         anyhow::Ok(r)
     }
     .await;
-    store.drop(env).await?;
+    store.remove().await?;
     r
 }
 
@@ -467,21 +517,21 @@ async fn main_server(
 ) -> anyhow::Result<()> {
     let has = |s: &str| opts.only.contains(s);
     let full = backend == Backend::Pg || opts.embedded_all;
-    let store = Store::create(env, backend, "main").await?;
+    let store = env.deployment(backend, "main").await?;
     let logf = env.work.join(format!("main-{}.log", backend.key()));
     let settings = Settings {
         order_ttl_seconds: 3600,
         max_live_orders: 1000,
     };
-    let server = Server::start(env, &store, &settings, &logf).await?;
+    let (server, _) = server::start(env, &store, &settings, &logf).await?;
     let pid = server.pid;
     let rss = |br: &mut BackendResults, phase: &str| {
-        if let Ok(kib) = server::rss_kib(pid) {
+        if let Ok(kib) = testkit::rss_kib(pid) {
             br.rss_after.push((phase.to_owned(), kib));
         }
     };
     let r = async {
-        let api = client::Api::new(server.addr);
+        let api = Client::new(server.addr);
         rss(br, "start");
         let mut buyers_needed = 0;
         if has("rush") {
@@ -498,8 +548,8 @@ async fn main_server(
             "{}: signing up 1 seller and {buyers_needed} buyers (argon2, by design slow)",
             backend.label()
         ));
-        let seller = api.sign_up_many("seller", 1, 1).await?.remove(0);
-        let tokens = api.sign_up_many("buyer", buyers_needed, 4).await?;
+        let seller = setup::sign_up_many(&api, "seller", 1, 1).await?.remove(0);
+        let tokens = setup::sign_up_many(&api, "buyer", buyers_needed, 4).await?;
         br.setup.push((
             format!("{} sign-ups", buyers_needed + 1),
             t.elapsed().as_secs_f64(),
@@ -512,7 +562,7 @@ async fn main_server(
                 backend.label(),
                 sizes.rush_tickets
             ));
-            let ids = api.create_tickets(&seller, sizes.rush_tickets, 64).await?;
+            let ids = setup::create_tickets(&api, &seller, sizes.rush_tickets, 64).await?;
             br.setup.push((
                 format!("{} createTicket", ids.len()),
                 t.elapsed().as_secs_f64(),
@@ -558,7 +608,7 @@ async fn main_server(
                     "{}: profiling a second rush on {n} new tickets",
                     backend.label()
                 ));
-                let more = api.create_tickets(&seller, n, 64).await?;
+                let more = setup::create_tickets(&api, &seller, n, 64).await?;
                 let load = format!("rush of {} buyers on {n} fresh tickets", sizes.rush_buyers);
                 let p = profiled(
                     env,
@@ -584,7 +634,7 @@ async fn main_server(
         }
 
         if has("hot") {
-            let hot_tickets = api.create_tickets(&seller, sizes.hot_bursts, 1).await?;
+            let hot_tickets = setup::create_tickets(&api, &seller, sizes.hot_bursts, 1).await?;
             log(format!(
                 "{}: hot ticket, {} bursts of {} buyers",
                 backend.label(),
@@ -610,7 +660,7 @@ async fn main_server(
                     "{}: profiling {BURSTS} more hot-ticket bursts",
                     backend.label()
                 ));
-                let more = api.create_tickets(&seller, BURSTS, 8).await?;
+                let more = setup::create_tickets(&api, &seller, BURSTS, 8).await?;
                 let load = format!(
                     "{BURSTS} hot-ticket bursts of {} buyers, each on a fresh ticket",
                     sizes.hot_buyers
@@ -711,7 +761,7 @@ async fn main_server(
         }
 
         if full && has("fanout") {
-            let ticket = api.create_tickets(&seller, 1, 1).await?.remove(0);
+            let ticket = setup::create_tickets(&api, &seller, 1, 1).await?.remove(0);
             log(format!(
                 "{}: fan-out, opening {} WebSockets",
                 backend.label(),
@@ -758,8 +808,8 @@ async fn main_server(
         anyhow::Ok(())
     }
     .await;
-    server.stop().await?;
-    store.drop(env).await?;
+    server::stop(server).await;
+    store.remove().await?;
     r
 }
 
@@ -843,25 +893,25 @@ async fn expiry_server(
     let ttl = ((sizes.expiry_orders as f64 / rate) * 1.5 + 10.0)
         .ceil()
         .clamp(20.0, 180.0) as u64;
-    let store = Store::create(env, backend, "expiry").await?;
+    let store = env.deployment(backend, "expiry").await?;
     let logf = env.work.join(format!("expiry-{}.log", backend.key()));
     let settings = Settings {
         order_ttl_seconds: ttl,
         max_live_orders: 1000,
     };
-    let server = Server::start(env, &store, &settings, &logf).await?;
+    let (server, _) = server::start(env, &store, &settings, &logf).await?;
     let r = async {
-        let api = client::Api::new(server.addr);
+        let api = Client::new(server.addr);
         let buyers = sizes.expiry_buyers.max(sizes.expiry_orders.div_ceil(1000));
         let t = Instant::now();
-        let seller = api.sign_up_many("seller", 1, 1).await?.remove(0);
-        let tokens = api.sign_up_many("buyer", buyers, 4).await?;
+        let seller = setup::sign_up_many(&api, "seller", 1, 1).await?.remove(0);
+        let tokens = setup::sign_up_many(&api, "buyer", buyers, 4).await?;
         log(format!(
             "{}: expiry: listing {} tickets",
             backend.label(),
             sizes.expiry_orders
         ));
-        let tickets = api.create_tickets(&seller, sizes.expiry_orders, 64).await?;
+        let tickets = setup::create_tickets(&api, &seller, sizes.expiry_orders, 64).await?;
         br.setup.push((
             format!(
                 "expiry: {} sign-ups, {} createTicket",
@@ -888,9 +938,34 @@ async fn expiry_server(
         anyhow::Ok(())
     }
     .await;
-    server.stop().await?;
-    store.drop(env).await?;
+    server::stop(server).await;
+    store.remove().await?;
     r
+}
+
+/// `bench soak`: one server with a short order TTL on a fresh deployment, under the soak's
+/// load for `seconds`; `Ok(false)` when the soak failed.
+async fn soak(env: &Env, backend: Backend, seconds: u64) -> anyhow::Result<bool> {
+    let store = env.deployment(backend, "soak").await?;
+    let settings = Settings {
+        order_ttl_seconds: soak::ORDER_TTL_SECONDS,
+        max_live_orders: soak::MAX_LIVE_ORDERS,
+    };
+    let logf = env.work.join(format!("soak-{}.log", backend.key()));
+    log(format!(
+        "{}: soak, server log in {}",
+        backend.label(),
+        logf.display()
+    ));
+    let cmd = testkit::ServerCommand::new(&env.server_bin)
+        .log_file(&logf)
+        .echo_errors()
+        .env("RUST_LOG", "warn,api::startup=info");
+    let (server, _) = server::start_with(env, &store, &settings, cmd).await?;
+    let passed = soak::run(&server, seconds).await;
+    server::stop(server).await;
+    store.remove().await?;
+    passed
 }
 
 async fn cmd(program: &str, args: &[&str]) -> Option<String> {
@@ -928,7 +1003,7 @@ async fn machine(env: &Env, perf_ok: bool) -> Machine {
         })
         .unwrap_or_default();
     let postgres = async {
-        let db = server::admin(env).await?;
+        let db = env.services.postgres_admin().await?;
         use sea_orm::ConnectionTrait;
         let row = db
             .query_one_raw(sea_orm::Statement::from_string(
@@ -940,14 +1015,14 @@ async fn machine(env: &Env, perf_ok: bool) -> Machine {
         let v: String = row.try_get_by_index(0)?;
         db.close().await?;
         anyhow::Ok(format!(
-            "{v}; every connection (server's and pgbench's) over loopback TCP with sslmode={}",
-            env.pg_sslmode
+            "{v}; every connection (server's and pgbench's) over loopback TCP with {}",
+            env.services.postgres_params
         ))
     }
     .await
     .unwrap_or_else(|e| format!("unknown ({e:#})"));
     let redis = async {
-        let client = redis::Client::open(env.redis.as_str())?;
+        let client = redis::Client::open(env.services.redis.as_str())?;
         let mut c = client.get_multiplexed_async_connection().await?;
         let info: String = redis::cmd("INFO").arg("server").query_async(&mut c).await?;
         info.lines()

@@ -10,10 +10,9 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{
-    client::{Answer, Api},
-    stats::{Dist, ms},
-};
+use testkit::{Answer, Client};
+
+use crate::stats::{Dist, ms};
 
 pub const CREATE_ORDER: &str = "mutation($t: ID!) { createOrder(ticketId: $t) { id } }";
 
@@ -91,7 +90,7 @@ pub struct RushRun {
 
 /// Runs the rush on `tickets` with one task per buyer token; stops picking new tickets after
 /// `cap` (reported as `timed_out`).
-pub async fn run(api: &Api, tokens: &[String], tickets: &[String], cap: Duration) -> RushRun {
+pub async fn run(api: &Client, tokens: &[String], tickets: &[String], cap: Duration) -> RushRun {
     let avail = Arc::new(Mutex::new(Available::new(tickets.len())));
     let tickets: Arc<Vec<String>> = Arc::new(tickets.to_vec());
     let start = Arc::new(tokio::sync::Barrier::new(tokens.len() + 1));

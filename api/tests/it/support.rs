@@ -1,36 +1,27 @@
 //! The test harness: a fresh database (and Redis key prefix) per test, the real application on
 //! port 0, and clients that speak GraphQL over HTTP and WebSocket.
 //!
+//! The clients, the fresh databases and the `api` processes of [`Replica`] are testkit's
+//! (`api/testkit`, shared with bench/); what is the tests' own stays here: the application run
+//! in this process through the api library, accounts and sessions, a private Redis server.
+//!
 //! `TEST_BACKEND` picks the backend pair: `embedded` (SQLite + in-process, the default) or
 //! `postgres-redis` (PostgreSQL at `TEST_POSTGRES_URL`, Redis at `TEST_REDIS_URL`).
 
 #![allow(dead_code)]
 
-use std::{collections::HashMap, net::SocketAddr, process::Stdio, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
-use futures_util::{SinkExt, StreamExt};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{Database, DatabaseConnection};
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    net::TcpStream,
-    sync::oneshot,
-    task::JoinHandle,
-};
-use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream,
-    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
-};
+use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 
-pub const JWT_SECRET: &str = "test-secret-0123456789abcdef0123456789";
-pub const PASSWORD: &str = "correct horse battery";
+pub use testkit::{
+    Backend, Endpoint, JWT_SECRET, Protocol, WsClient, WsOptions, error_code, error_fields,
+};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Embedded,
-    PostgresRedis,
-}
+pub const PASSWORD: &str = "correct horse battery";
 
 pub fn backend() -> Backend {
     match std::env::var("TEST_BACKEND").as_deref() {
@@ -41,12 +32,7 @@ pub fn backend() -> Backend {
 }
 
 pub fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    testkit::Services::from_test_env().redis
 }
 
 /// One deployment's shared state: a fresh database and a unique Redis prefix. Every app spawned
@@ -54,67 +40,34 @@ fn postgres_admin_url() -> String {
 pub struct TestEnv {
     pub database_url: String,
     pub redis_prefix: String,
-    _dir: Option<tempfile::TempDir>,
+    deployment: testkit::Deployment,
 }
 
 impl TestEnv {
     pub async fn new() -> Self {
-        let id = Uuid::new_v4().simple().to_string();
-        let redis_prefix = format!("test:{id}:");
-        match backend() {
-            Backend::Embedded => {
-                let dir = tempfile::tempdir().unwrap();
-                let database_url = format!(
-                    "sqlite://{}?mode=rwc",
-                    dir.path().join("tickets.db").display()
-                );
-                Self {
-                    database_url,
-                    redis_prefix,
-                    _dir: Some(dir),
-                }
-            }
-            Backend::PostgresRedis => {
-                let admin_url = postgres_admin_url();
-                let admin = Database::connect(&admin_url).await.unwrap();
-                let name = format!("test_{id}");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
-                let base = admin_url.rsplit_once('/').unwrap().0;
-                Self {
-                    database_url: format!("{base}/{name}"),
-                    redis_prefix,
-                    _dir: None,
-                }
-            }
+        let services = testkit::Services::from_test_env();
+        let deployment = testkit::Deployment::create(backend(), &services, "test")
+            .await
+            .unwrap();
+        Self {
+            database_url: deployment.database_url.clone(),
+            redis_prefix: deployment.redis_prefix.clone(),
+            deployment,
         }
     }
 
-    pub fn vars(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
-        let mut vars: HashMap<String, String> = [
-            ("HOST", "127.0.0.1"),
-            ("PORT", "0"),
-            ("DATABASE_URL", self.database_url.as_str()),
-            ("REDIS_PREFIX", self.redis_prefix.as_str()),
-            ("JWT_SECRET", JWT_SECRET),
-            ("WEB_DIR", "/nonexistent-web-dir"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        if backend() == Backend::PostgresRedis {
-            vars.insert("REDIS_URL".into(), redis_url());
+    /// The server's variables: the deployment's, then `extra` (which wins).
+    pub fn vars(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut vars = self.deployment.server_vars();
+        // With a Stripe key, the processor is Stripe's unless the test names one.
+        if extra.iter().any(|(k, _)| *k == "STRIPE_SECRET_KEY") {
+            vars.retain(|(k, _)| k != "PAYMENT_PROCESSOR");
         }
-        // PostgreSQL refuses to start with the test processor unless it is asked for by name.
-        if !extra.iter().any(|(k, _)| *k == "STRIPE_SECRET_KEY") {
-            vars.insert("PAYMENT_PROCESSOR".into(), "test".into());
-        }
-        for (k, v) in extra {
-            vars.insert((*k).to_owned(), (*v).to_owned());
-        }
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         vars
     }
 
@@ -123,7 +76,8 @@ impl TestEnv {
     }
 
     pub async fn spawn_with(&self, extra: &[(&str, &str)]) -> TestApp {
-        let config = api::Config::from_vars(&self.vars(extra)).expect("test config");
+        let vars = self.vars(extra).into_iter().collect();
+        let config = api::Config::from_vars(&vars).expect("test config");
         let app = api::Application::build(config).await.expect("app builds");
         let addr = app.local_addr();
         let state = app.state().clone();
@@ -136,13 +90,10 @@ impl TestEnv {
             .expect("app runs");
         });
         TestApp {
-            addr,
-            url: format!("http://{addr}"),
-            client: reqwest::Client::new(),
-            database_url: self.database_url.clone(),
             stop: Some(stop),
             handle: Some(handle),
             state: Some(state),
+            ..TestApp::remote(addr, &self.database_url)
         }
     }
 
@@ -157,11 +108,18 @@ pub struct TestApp {
     pub url: String,
     pub client: reqwest::Client,
     pub database_url: String,
+    graphql: testkit::Client,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     /// The server's state when it runs in this process: for tests that run one step of a
     /// background task themselves (a reconciler working from an old read, say).
     pub state: Option<api::state::AppState>,
+}
+
+impl Endpoint for TestApp {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
 }
 
 /// A fresh deployment with one replica.
@@ -174,11 +132,13 @@ pub async fn spawn() -> (TestEnv, TestApp) {
 impl TestApp {
     /// A client of a server running elsewhere (another process).
     pub fn remote(addr: SocketAddr, database_url: &str) -> Self {
+        let graphql = testkit::Client::new(addr);
         Self {
             addr,
             url: format!("http://{addr}"),
-            client: reqwest::Client::new(),
+            client: graphql.http.clone(),
             database_url: database_url.to_owned(),
+            graphql,
             stop: None,
             handle: None,
             state: None,
@@ -202,23 +162,12 @@ impl TestApp {
         variables: Value,
         token: Option<&str>,
     ) -> reqwest::Response {
-        let mut req = self
-            .client
-            .post(format!("{}/graphql", self.url))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        req.send().await.unwrap()
+        self.graphql.post(query, variables, token).await.unwrap()
     }
 
     /// POSTs a GraphQL operation; returns the JSON body.
     pub async fn gql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
-        self.post(query, variables, token)
-            .await
-            .json()
-            .await
-            .unwrap()
+        self.graphql.body(query, variables, token).await.unwrap()
     }
 
     pub async fn sign_up(&self, email: &str) -> Session {
@@ -260,7 +209,7 @@ impl TestApp {
     }
 
     pub fn ws_url(&self) -> String {
-        format!("ws://{}/graphql/ws", self.addr)
+        Endpoint::ws_url(self)
     }
 }
 
@@ -292,24 +241,6 @@ pub fn unique_email() -> String {
     format!("user-{}@example.com", Uuid::new_v4().simple())
 }
 
-/// The `extensions.code` of the first error.
-pub fn error_code(body: &Value) -> Option<&str> {
-    body["errors"][0]["extensions"]["code"].as_str()
-}
-
-/// The `field` names of a `BAD_USER_INPUT` error.
-pub fn error_fields(body: &Value) -> Vec<String> {
-    body["errors"][0]["extensions"]["fields"]
-        .as_array()
-        .map(|fields| {
-            fields
-                .iter()
-                .filter_map(|f| f["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Polls `check` until it is true or `within` passes.
 pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
 where
@@ -325,171 +256,6 @@ where
             return false;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
-    /// graphql-ws (the `graphql-transport-ws` sub-protocol).
-    TransportWs,
-    /// subscriptions-transport-ws (the legacy `graphql-ws` sub-protocol).
-    Legacy,
-}
-
-impl Protocol {
-    fn name(self) -> &'static str {
-        match self {
-            Protocol::TransportWs => "graphql-transport-ws",
-            Protocol::Legacy => "graphql-ws",
-        }
-    }
-}
-
-/// A GraphQL-over-WebSocket client.
-pub struct WsClient {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    protocol: Protocol,
-    /// Messages of other subscriptions read while waiting for one: kept, never dropped, since
-    /// two subscriptions on one socket may be answered in either order.
-    pending: std::collections::VecDeque<Value>,
-}
-
-pub struct WsOptions<'a> {
-    pub protocol: Protocol,
-    pub payload: Value,
-    pub cookie: Option<&'a str>,
-    pub origin: Option<&'a str>,
-}
-
-impl Default for WsOptions<'_> {
-    fn default() -> Self {
-        Self {
-            protocol: Protocol::TransportWs,
-            payload: json!({}),
-            cookie: None,
-            origin: None,
-        }
-    }
-}
-
-impl WsClient {
-    /// Opens the socket without `connection_init`; `Err` carries the HTTP status of a refusal.
-    pub async fn open(app: &TestApp, opts: &WsOptions<'_>) -> Result<Self, u16> {
-        let mut request = app.ws_url().into_client_request().unwrap();
-        let headers = request.headers_mut();
-        headers.insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_static(opts.protocol.name()),
-        );
-        if let Some(cookie) = opts.cookie {
-            headers.insert("Cookie", HeaderValue::from_str(cookie).unwrap());
-        }
-        if let Some(origin) = opts.origin {
-            headers.insert("Origin", HeaderValue::from_str(origin).unwrap());
-        }
-        match tokio_tungstenite::connect_async(request).await {
-            Ok((socket, _)) => Ok(Self {
-                socket,
-                protocol: opts.protocol,
-                pending: std::collections::VecDeque::new(),
-            }),
-            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
-            Err(err) => panic!("websocket failed: {err}"),
-        }
-    }
-
-    /// Opens the socket and completes `connection_init`.
-    pub async fn connect(app: &TestApp, opts: WsOptions<'_>) -> Self {
-        let mut client = Self::open(app, &opts).await.expect("upgrade accepted");
-        let ack = client.init(opts.payload.clone()).await;
-        assert_eq!(ack["type"], "connection_ack", "{ack}");
-        client
-    }
-
-    /// Sends `connection_init`; returns the server's answer (ack, error or close).
-    pub async fn init(&mut self, payload: Value) -> Value {
-        self.send(json!({ "type": "connection_init", "payload": payload }))
-            .await;
-        self.next_message(Duration::from_secs(5))
-            .await
-            .unwrap_or(json!({ "type": "timeout" }))
-    }
-
-    pub async fn send(&mut self, message: Value) {
-        self.socket
-            .send(Message::Text(message.to_string().into()))
-            .await
-            .unwrap();
-    }
-
-    pub async fn subscribe(&mut self, id: &str, query: &str) {
-        let ty = match self.protocol {
-            Protocol::TransportWs => "subscribe",
-            Protocol::Legacy => "start",
-        };
-        self.send(json!({ "id": id, "type": ty, "payload": { "query": query } }))
-            .await;
-    }
-
-    /// The next protocol message other than keep-alives, or `None` after `within`. A close
-    /// frame is returned as `{"type": "close", "code": …}`.
-    pub async fn next_message(&mut self, within: Duration) -> Option<Value> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let msg = tokio::time::timeout_at(deadline, self.socket.next())
-                .await
-                .ok()??;
-            match msg {
-                Ok(Message::Text(text)) => {
-                    let value: Value = serde_json::from_str(&text).unwrap();
-                    if value["type"] == "ping" {
-                        self.send(json!({ "type": "pong" })).await;
-                        continue;
-                    }
-                    if matches!(value["type"].as_str(), Some("ka" | "pong")) {
-                        continue;
-                    }
-                    return Some(value);
-                }
-                Ok(Message::Close(frame)) => {
-                    return Some(json!({
-                        "type": "close",
-                        "code": frame.as_ref().map(|f| u16::from(f.code)),
-                        "reason": frame.as_ref().map(|f| f.reason.to_string()),
-                    }));
-                }
-                Ok(_) => continue,
-                Err(_) => return Some(json!({ "type": "close", "code": null })),
-            }
-        }
-    }
-
-    /// The payload of the next `next`/`data` message for subscription `id`.
-    pub async fn next_data(&mut self, id: &str, within: Duration) -> Option<Value> {
-        let answer = |msg: &Value| {
-            if msg["id"] != id {
-                return None;
-            }
-            match msg["type"].as_str() {
-                Some("next" | "data") => Some(msg["payload"].clone()),
-                Some("error") => Some(json!({ "errors": msg["payload"] })),
-                _ => None,
-            }
-        };
-        if let Some(at) = self.pending.iter().position(|m| answer(m).is_some()) {
-            return self.pending.remove(at).and_then(|m| answer(&m));
-        }
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let msg = self.next_message(left).await?;
-            if let Some(payload) = answer(&msg) {
-                return Some(payload);
-            }
-            if msg["id"].is_string() {
-                self.pending.push_back(msg);
-            }
-        }
     }
 }
 
@@ -563,7 +329,7 @@ impl Drop for PrivateRedis {
 /// One `api` process.
 pub struct Replica {
     pub app: TestApp,
-    child: tokio::process::Child,
+    server: testkit::Server,
 }
 
 impl Replica {
@@ -571,64 +337,34 @@ impl Replica {
         // Small pools: a few replicas in each of two concurrent tests must fit PostgreSQL's 100.
         let mut vars = vec![("DATABASE_MAX_CONNECTIONS", "6")];
         vars.extend_from_slice(extra);
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_api"))
+        let server = testkit::ServerCommand::new(env!("CARGO_BIN_EXE_api"))
             .envs(env.vars(&vars))
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
-            .expect("the api binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = tokio::time::timeout(Duration::from_secs(60), async {
-            let mut said = Vec::new();
-            while let Some(line) = lines.next_line().await.unwrap() {
-                said.push(line.clone());
-                let Ok(log) = serde_json::from_str::<Value>(&line) else {
-                    continue;
-                };
-                if log["fields"]["message"] == "listening" {
-                    return log["fields"]["addr"]
-                        .as_str()
-                        .unwrap()
-                        .parse::<SocketAddr>()
-                        .unwrap();
-                }
-            }
-            panic!("the replica exited before listening: {said:#?}");
-        })
-        .await
-        .expect("the replica listens within a minute");
-        // Keep reading its logs, or a full pipe would stall it.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .await
+            .unwrap_or_else(|err| panic!("the replica listens within a minute: {err:#}"));
         Self {
-            app: TestApp::remote(addr, &env.database_url),
-            child,
+            app: TestApp::remote(server.addr, &env.database_url),
+            server,
         }
     }
 
     /// SIGKILL: the process dies at once, mid-whatever.
     pub async fn kill(&mut self) {
-        self.child.kill().await.unwrap();
+        self.server.kill().await.unwrap();
     }
 
     /// SIGTERM, as Kubernetes sends before it stops a pod.
     pub fn terminate(&self) {
-        let pid = self.child.id().expect("running").to_string();
-        let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        self.server.terminate().unwrap();
     }
 
     /// Waits for the process to exit; `true` when it exited cleanly.
     pub async fn exited(&mut self) -> bool {
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+        let status = self
+            .server
+            .wait(Duration::from_secs(30))
             .await
-            .expect("the replica exits within 30 s of SIGTERM")
-            .unwrap();
+            .expect("the replica exits within 30 s of SIGTERM");
         status.success()
     }
 }
@@ -644,12 +380,5 @@ pub async fn statements(app: &TestApp, verb: &str, table: &str) -> u64 {
 
 /// What `/metrics` says now.
 pub async fn metrics_text(app: &TestApp) -> String {
-    app.client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    app.graphql.metrics().await.unwrap()
 }
