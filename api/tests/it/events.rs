@@ -6,6 +6,26 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// An outbox row as a process that died before publishing it leaves it.
+async fn left_unpublished(
+    db: &sea_orm::DatabaseConnection,
+    id: uuid::Uuid,
+    event_type: &str,
+    payload: serde_json::Value,
+    created_at: chrono::DateTime<chrono::Utc>,
+) {
+    outbox_event::Entity::insert(outbox_event::ActiveModel {
+        id: Set(id),
+        event_type: Set(event_type.into()),
+        payload: Set(payload),
+        created_at: Set(created_at),
+        published_at: Set(None),
+    })
+    .exec(db)
+    .await
+    .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_records_its_event_and_marks_it_published() {
     let (env, app) = spawn().await;
@@ -51,16 +71,7 @@ async fn the_relay_publishes_events_a_crash_left_behind() {
             "id": user.user_id, "email": "relayed@example.com", "created_at": occurred_at } },
     });
     let db = env.db().await;
-    outbox_event::Entity::insert(outbox_event::ActiveModel {
-        id: Set(id),
-        event_type: Set("UserUpdated".into()),
-        payload: Set(event),
-        created_at: Set(occurred_at),
-        published_at: Set(None),
-    })
-    .exec(&db)
-    .await
-    .unwrap();
+    left_unpublished(&db, id, "UserUpdated", event, occurred_at).await;
 
     let pushed = ws
         .next_data("u", Duration::from_secs(10))
@@ -124,16 +135,7 @@ async fn an_event_stored_before_versions_is_still_delivered() {
             "created_at": ticket["createdAt"], "updated_at": occurred_at } },
     });
     let db = env.db().await;
-    outbox_event::Entity::insert(outbox_event::ActiveModel {
-        id: Set(id),
-        event_type: Set("TicketUpdated".into()),
-        payload: Set(event),
-        created_at: Set(occurred_at),
-        published_at: Set(None),
-    })
-    .exec(&db)
-    .await
-    .unwrap();
+    left_unpublished(&db, id, "TicketUpdated", event, occurred_at).await;
 
     let pushed = ws
         .next_data("t", Duration::from_secs(10))
@@ -175,16 +177,7 @@ async fn rows_the_relay_cannot_read_stay_unpublished() {
             json!({ "v": 1, "id": unreadable, "payload": { "type": "NoSuchEvent" } }),
         ),
     ] {
-        outbox_event::Entity::insert(outbox_event::ActiveModel {
-            id: Set(id),
-            event_type: Set("TicketUpdated".into()),
-            payload: Set(payload),
-            created_at: Set(occurred_at),
-            published_at: Set(None),
-        })
-        .exec(&db)
-        .await
-        .unwrap();
+        left_unpublished(&db, id, "TicketUpdated", payload, occurred_at).await;
     }
     let counted = eventually(Duration::from_secs(10), || async {
         metrics_text(&app)
