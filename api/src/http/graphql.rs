@@ -7,7 +7,6 @@ use async_graphql::{
     http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
-use async_graphql_axum::GraphQLResponse;
 use axum::{
     body::Bytes,
     extract::{RawQuery, State},
@@ -15,7 +14,10 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-use super::{is_json, refuse};
+use super::{
+    is_json, refuse,
+    respond::{MediaType, respond},
+};
 use crate::{
     auth::{self, Credential},
     state::AppState,
@@ -49,6 +51,9 @@ pub(super) async fn graphql_post(
             );
         }
     };
+    if batch.iter().any(lacks_query) {
+        return refuse(StatusCode::BAD_REQUEST, NO_QUERY);
+    }
     let size = batch.iter().count();
     if size == 0 || size > state.config.limits.max_batch_size {
         return refuse(
@@ -72,7 +77,7 @@ pub(super) async fn graphql_post(
             BatchResponse::Batch(responses)
         }
     };
-    GraphQLResponse::from(response).into_response()
+    respond(MediaType::accepted(&headers), response)
 }
 
 pub(super) async fn graphql_get(
@@ -93,6 +98,9 @@ pub(super) async fn graphql_get(
             );
         }
     };
+    if lacks_query(&request) {
+        return refuse(StatusCode::BAD_REQUEST, NO_QUERY);
+    }
     if !is_query(&request) {
         let mut response = refuse(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -117,7 +125,16 @@ pub(super) async fn graphql_get(
         );
     }
     let request = request.data(Credential::new(auth::token_from_headers(&headers)));
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let response = state.schema.execute(request).await;
+    respond(MediaType::accepted(&headers), response.into())
+}
+
+const NO_QUERY: &str = "the request has no `query` (a GraphQL document as a string)";
+
+/// A request without a document is no GraphQL request at all (GraphQL over HTTP: 400). One that
+/// names a persisted query may leave its text out.
+fn lacks_query(request: &Request) -> bool {
+    request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery")
 }
 
 /// The GraphQL-over-HTTP GET parameters. async-graphql's own parser expects `operation_name`,

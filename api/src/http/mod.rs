@@ -8,6 +8,7 @@
 
 mod graphql;
 mod probes;
+mod respond;
 mod ws;
 
 pub use probes::operations_router;

@@ -76,6 +76,25 @@ async fn error_bodies_keep_their_shape() {
         "malformed_document",
         answer(&app, "{ tickets(first: 1) { edges ", json!({}), None).await
     );
+    // What a client of the GraphQL-over-HTTP specification gets for the same: 400, its own type.
+    let strict = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": "{ tickets(first: 1) { edges " }))
+        .send()
+        .await
+        .unwrap();
+    let content_type = strict.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let status = strict.status().as_u16();
+    insta::assert_json_snapshot!(
+        "malformed_document_graphql_response",
+        json!({ "status": status, "content-type": content_type,
+                "body": strict.json::<Value>().await.unwrap() })
+    );
     insta::assert_json_snapshot!(
         "unknown_field",
         answer(&app, "{ tickets { nope } }", json!({}), None).await

@@ -2,6 +2,7 @@
 //! WebSocket. Run it per backend pair with `TEST_BACKEND=embedded|postgres-redis`.
 
 mod auth;
+mod clients;
 mod contract;
 mod errors;
 mod events;

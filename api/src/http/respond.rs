@@ -1,0 +1,153 @@
+//! A GraphQL response on the wire, by what the client accepts (GraphQL over HTTP, "Body" and
+//! "Status codes"). `application/graphql-response+json` when the client asks for it (explicitly, and
+//! at least as much as `application/json`): a request that never executed (its document did not
+//! parse or validate, its variables did not fit, a limit refused it) is HTTP 400. Otherwise
+//! `application/json` (no `Accept`, `*/*`, `application/json`, or nothing this server speaks):
+//! always 200, as clients written before the specification expect. Either way a request error has
+//! no `data` entry.
+
+use async_graphql::{BatchResponse, Value};
+use axum::{
+    body::Body,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::Response,
+};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
+
+/// The response type a request gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum MediaType {
+    Json,
+    GraphqlResponseJson,
+}
+
+impl MediaType {
+    /// From the `Accept` header: the client's preference by `q`, a tie going to
+    /// `application/graphql-response+json`; wildcards stand for `application/json`.
+    pub(super) fn accepted(headers: &HeaderMap) -> Self {
+        let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+            return MediaType::Json;
+        };
+        let (mut graphql, mut json) = (None::<f32>, None::<f32>);
+        for range in accept.split(',') {
+            let mut params = range.split(';');
+            let essence = params
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            let q = params
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let slot = match essence.as_str() {
+                "application/graphql-response+json" => &mut graphql,
+                "application/json" | "application/*" | "*/*" => &mut json,
+                _ => continue,
+            };
+            *slot = Some(slot.map_or(q, |seen| seen.max(q)));
+        }
+        match graphql {
+            Some(g) if g > 0.0 && json.is_none_or(|j| g >= j) => MediaType::GraphqlResponseJson,
+            _ => MediaType::Json,
+        }
+    }
+}
+
+/// Whether a response is a request error: nothing executed, so no field has a path.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// The JSON of one response, without `data` for a request error.
+fn body_of(response: &async_graphql::Response) -> serde_json::Value {
+    let mut body = serde_json::to_value(response).unwrap_or_default();
+    if is_request_error(response)
+        && let serde_json::Value::Object(fields) = &mut body
+    {
+        fields.remove("data");
+    }
+    body
+}
+
+/// The HTTP response of a GraphQL response (or batch) for a client that accepts `media`,
+/// with the headers the resolvers set (`Set-Cookie`) and the cache hint of a successful one.
+pub(super) fn respond(media: MediaType, response: BatchResponse) -> Response {
+    let status = match (&response, media) {
+        (BatchResponse::Single(single), MediaType::GraphqlResponseJson)
+            if is_request_error(single) =>
+        {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
+    };
+    let body = match &response {
+        BatchResponse::Single(single) => body_of(single),
+        BatchResponse::Batch(all) => all.iter().map(body_of).collect(),
+    };
+    let mut http = Response::new(Body::from(body.to_string()));
+    *http.status_mut() = status;
+    let content_type = match media {
+        MediaType::Json => JSON,
+        MediaType::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
+    };
+    http.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if response.is_ok()
+        && let Some(cache_control) = response.cache_control().value()
+        && let Ok(value) = HeaderValue::from_str(&cache_control)
+    {
+        http.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    http.headers_mut().extend(response.http_headers());
+    http
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepting(accept: Option<&str>) -> MediaType {
+        let mut headers = HeaderMap::new();
+        if let Some(accept) = accept {
+            headers.insert(header::ACCEPT, HeaderValue::from_str(accept).unwrap());
+        }
+        MediaType::accepted(&headers)
+    }
+
+    #[test]
+    fn the_client_s_preference_decides_the_type() {
+        use MediaType::*;
+        for (accept, media) in [
+            (None, Json),
+            (Some("*/*"), Json),
+            (Some("application/json"), Json),
+            (Some("text/html"), Json),
+            (
+                Some("application/graphql-response+json"),
+                GraphqlResponseJson,
+            ),
+            (
+                Some("application/graphql-response+json, application/json;q=0.9"),
+                GraphqlResponseJson,
+            ),
+            (
+                Some("application/json, application/graphql-response+json;q=0.5"),
+                Json,
+            ),
+            (Some("application/graphql-response+json;q=0, */*"), Json),
+            (
+                Some(
+                    "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed",
+                ),
+                GraphqlResponseJson,
+            ),
+        ] {
+            assert_eq!(accepting(accept), media, "{accept:?}");
+        }
+    }
+}

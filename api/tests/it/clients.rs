@@ -1,0 +1,73 @@
+//! The ecosystem's own clients and audits, installed from npm (`api/tests/clients/`, `npm ci` on
+//! first use), run against the real server of this run's backend: what they accept is the measure
+//! of speaking GraphQL the standard way.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// The clients' folder, installed once per run from its lock file.
+fn clients() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
+        if !dir.join("node_modules/.package-lock.json").exists() {
+            let status = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&dir)
+                .status()
+                .expect("the client checks need Node.js and npm");
+            assert!(status.success(), "npm ci in {} failed", dir.display());
+        }
+        dir
+    })
+}
+
+/// Runs `node script args…` in the clients' folder; the JSON line it prints last.
+async fn node(script: &str, args: &[String]) -> Value {
+    let dir = tokio::task::spawn_blocking(clients).await.unwrap();
+    let output = tokio::process::Command::new("node")
+        .arg(script)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .await
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "node {script} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|err| panic!("node {script} printed no JSON ({err}): {stdout}"))
+}
+
+/// graphql-http's `serverAudits`, the GraphQL-over-HTTP specification's own: every MUST and
+/// SHOULD passes (a MAY it reports as a notice is allowed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graphql_over_http_audit_passes_without_warnings() {
+    let (_env, app) = spawn().await;
+    let report = node("audit.mjs", &[format!("{}/graphql", app.url)]).await;
+    let failures: Vec<&Value> = report["failures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .filter(|f| f["status"] != "notice")
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{}",
+        serde_json::to_string_pretty(&failures).unwrap()
+    );
+    assert!(
+        report["counts"]["ok"].as_u64().unwrap_or(0) >= 50,
+        "the audit ran: {report}"
+    );
+}
