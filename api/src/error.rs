@@ -37,12 +37,15 @@ pub enum ApiError {
     RateLimited {
         retry_after_seconds: u64,
     },
+    /// A persisted query's hash this server does not know (yet): the client resends the text.
+    PersistedQueryNotFound,
     Internal(anyhow::Error),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// The stable `extensions.code` values of API.md "Errors": the one list. Rust code names them
+/// The stable `extensions.code` values of API.md "Errors" (and `PERSISTED_QUERY_NOT_FOUND` of
+/// Apollo's persisted-query protocol, README "Persisted queries"): the one list. Rust code names them
 /// from here; the web UI's (`web/src/lib/errors.ts`) and the fuzzer's (`fuzz/common.py`) copies
 /// are checked against `code::ALL` by `contract::every_copy_of_the_error_codes_is_the_list`.
 pub mod code {
@@ -53,10 +56,11 @@ pub mod code {
     pub const CONFLICT: &str = "CONFLICT";
     pub const PAYMENT_FAILED: &str = "PAYMENT_FAILED";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
 
     /// All of them, in API.md's order.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         UNAUTHENTICATED,
         FORBIDDEN,
         NOT_FOUND,
@@ -64,6 +68,7 @@ pub mod code {
         CONFLICT,
         PAYMENT_FAILED,
         RATE_LIMITED,
+        PERSISTED_QUERY_NOT_FOUND,
         INTERNAL_SERVER_ERROR,
     ];
 }
@@ -78,6 +83,7 @@ impl ApiError {
             ApiError::Conflict(_) => code::CONFLICT,
             ApiError::PaymentFailed(_) => code::PAYMENT_FAILED,
             ApiError::RateLimited { .. } => code::RATE_LIMITED,
+            ApiError::PersistedQueryNotFound => code::PERSISTED_QUERY_NOT_FOUND,
             ApiError::Internal(_) => code::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,6 +118,8 @@ impl ApiError {
             ApiError::RateLimited {
                 retry_after_seconds,
             } => format!("too many attempts; try again in {retry_after_seconds} seconds"),
+            // The message Apollo's and urql's clients look for.
+            ApiError::PersistedQueryNotFound => "PersistedQueryNotFound".to_owned(),
             ApiError::Internal(_) => INTERNAL_MESSAGE.to_owned(),
         }
     }

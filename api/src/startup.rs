@@ -28,6 +28,7 @@ use crate::{
     schema::{
         self, ErrorCodes,
         documents::{DocumentLimits, Documents},
+        persisted::PersistedQueries,
     },
     state::{AppState, SharedState, Shutdown},
     store::Stores,
@@ -88,12 +89,16 @@ impl Application {
             processor(&config),
             &config,
         );
+        // Shared by the replicas when the lock store is (Redis); in-process otherwise.
+        let persisted =
+            PersistedQueries::new(config.redis.url.is_some().then(|| stores.locks.clone()));
         let schema = schema::builder()
             .limit_depth(config.limits.max_query_depth)
             .limit_complexity(config.limits.max_query_complexity)
             .extension(ErrorCodes(metrics.clone()))
             .extension(PerOperation)
             .extension(subscriptions::SocketOperations)
+            .extension(persisted.clone())
             // Last: it stands in for the parser.
             .extension(Documents::new(DocumentLimits {
                 max_bytes: config.limits.max_query_bytes,
@@ -140,6 +145,7 @@ impl Application {
                 db,
                 stores,
                 schema,
+                persisted,
                 auth,
                 events,
                 orders,

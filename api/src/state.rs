@@ -13,7 +13,7 @@ use crate::{
     orders::OrderService,
     outbox::Events,
     payments::PaymentService,
-    schema::AppSchema,
+    schema::{AppSchema, persisted::PersistedQueries},
     store::Stores,
 };
 
@@ -41,6 +41,8 @@ pub struct SharedState {
     pub db: DatabaseConnection,
     pub stores: Stores,
     pub schema: AppSchema,
+    /// The persisted queries' store, for `GET` (which must see the text before it runs it).
+    pub persisted: PersistedQueries,
     pub auth: AuthService,
     pub events: Events,
     pub orders: OrderService,

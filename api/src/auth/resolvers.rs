@@ -18,6 +18,7 @@ pub struct AuthQuery;
 #[Object]
 impl AuthQuery {
     /// The signed-in user; null when signed out.
+    #[graphql(cache_control(no_cache))]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let Some(viewer) = viewer(ctx).await? else {
             return Ok(None);

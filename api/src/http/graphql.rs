@@ -16,7 +16,7 @@ use axum::{
 
 use super::{
     is_json, refuse,
-    respond::{MediaType, respond},
+    respond::{Caching, MediaType, respond},
 };
 use crate::{
     auth::{self, Credential},
@@ -77,7 +77,7 @@ pub(super) async fn graphql_post(
             BatchResponse::Batch(responses)
         }
     };
-    respond(MediaType::accepted(&headers), response)
+    respond(MediaType::accepted(&headers), response, Caching::Never)
 }
 
 pub(super) async fn graphql_get(
@@ -89,7 +89,7 @@ pub(super) async fn graphql_get(
     if query.is_empty() && accepts_html(&headers) {
         return Html(graphiql(&state.config.server.web_dir).await).into_response();
     }
-    let request = match parse_query_string(&query) {
+    let mut request = match parse_query_string(&query) {
         Ok(request) => request,
         Err(err) => {
             return refuse(
@@ -101,6 +101,8 @@ pub(super) async fn graphql_get(
     if lacks_query(&request) {
         return refuse(StatusCode::BAD_REQUEST, NO_QUERY);
     }
+    // A persisted query's text, where known, so that a persisted mutation is refused like any.
+    state.persisted.fill_in(&mut request).await;
     if !is_query(&request) {
         let mut response = refuse(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -124,9 +126,15 @@ pub(super) async fn graphql_get(
             ),
         );
     }
-    let request = request.data(Credential::new(auth::token_from_headers(&headers)));
+    let token = auth::token_from_headers(&headers);
+    let caching = if token.is_none() {
+        Caching::AnonymousGet
+    } else {
+        Caching::Never
+    };
+    let request = request.data(Credential::new(token));
     let response = state.schema.execute(request).await;
-    respond(MediaType::accepted(&headers), response.into())
+    respond(MediaType::accepted(&headers), response.into(), caching)
 }
 
 const NO_QUERY: &str = "the request has no `query` (a GraphQL document as a string)";

@@ -74,9 +74,18 @@ fn body_of(response: &async_graphql::Response) -> serde_json::Value {
     body
 }
 
+/// Whether a response may carry its cache hints (`Cache-Control`) for shared caches: only an
+/// anonymous `GET` (a POST is not cached, and a signed-in viewer's answer is theirs alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Caching {
+    Never,
+    AnonymousGet,
+}
+
 /// The HTTP response of a GraphQL response (or batch) for a client that accepts `media`,
-/// with the headers the resolvers set (`Set-Cookie`) and the cache hint of a successful one.
-pub(super) fn respond(media: MediaType, response: BatchResponse) -> Response {
+/// with the headers the resolvers set (`Set-Cookie`) and, where `caching` allows, the cache hint
+/// of a successful one.
+pub(super) fn respond(media: MediaType, response: BatchResponse, caching: Caching) -> Response {
     let status = match (&response, media) {
         (BatchResponse::Single(single), MediaType::GraphqlResponseJson)
             if is_request_error(single) =>
@@ -97,11 +106,18 @@ pub(super) fn respond(media: MediaType, response: BatchResponse) -> Response {
     };
     http.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if response.is_ok()
-        && let Some(cache_control) = response.cache_control().value()
-        && let Ok(value) = HeaderValue::from_str(&cache_control)
-    {
-        http.headers_mut().insert(header::CACHE_CONTROL, value);
+    if caching == Caching::AnonymousGet {
+        // The answer differs by type, and a cache must not give it to a signed-in viewer.
+        http.headers_mut().insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Authorization, Cookie"),
+        );
+        if response.is_ok()
+            && let Some(cache_control) = response.cache_control().value()
+            && let Ok(value) = HeaderValue::from_str(&format!("public, {cache_control}"))
+        {
+            http.headers_mut().insert(header::CACHE_CONTROL, value);
+        }
     }
     http.headers_mut().extend(response.http_headers());
     http

@@ -22,6 +22,7 @@ pub struct OrderQuery;
 #[Object]
 impl OrderQuery {
     /// The viewer's orders, newest first.
+    #[graphql(cache_control(no_cache))]
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -48,6 +49,7 @@ impl OrderQuery {
 
     /// One of the viewer's orders; `NOT_FOUND` when absent or not theirs.
     /// (Nullable as the contract says; an absent order is the `NOT_FOUND` error, never null.)
+    #[graphql(cache_control(no_cache))]
     async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Order>> {
         let viewer = require_viewer(ctx).await?;
         let id = OrderId::parse(&id).ok_or_else(super::service::not_found)?;

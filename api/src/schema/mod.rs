@@ -2,6 +2,7 @@
 //! `Subscription`, with the limits that protect the server (`documents`).
 
 pub mod documents;
+pub mod persisted;
 
 use async_graphql::{
     MergedObject, MergedSubscription, Response, Schema, SchemaBuilder, ServerError, Value,

@@ -26,6 +26,7 @@ pub struct TicketQuery;
 impl TicketQuery {
     /// Tickets, newest first; `status` filters (AVAILABLE: what is on sale), `sellerId` keeps
     /// one seller's listings (a seller's "my tickets").
+    #[graphql(cache_control(max_age = 5))]
     async fn tickets(
         &self,
         ctx: &Context<'_>,
@@ -60,6 +61,7 @@ impl TicketQuery {
     }
 
     /// One ticket; null when there is none.
+    #[graphql(cache_control(max_age = 5))]
     async fn ticket(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Ticket>> {
         let Some(id) = TicketId::parse(&id) else {
             return Ok(None);

@@ -15,6 +15,7 @@ mod migrations;
 mod model;
 mod orders;
 mod payments;
+mod persisted;
 mod replicas;
 mod schema;
 mod store;

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'PAYMENT_FAILED'
   | 'RATE_LIMITED'
+  | 'PERSISTED_QUERY_NOT_FOUND'
   | 'INTERNAL_SERVER_ERROR'
   | 'NETWORK';
 
