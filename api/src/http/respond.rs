@@ -7,6 +7,8 @@
 //! no `data` entry.
 
 use async_graphql::{BatchResponse, Value};
+
+use crate::error::code;
 use axum::{
     body::Body,
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -63,6 +65,17 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
         && response.errors.iter().all(|e| e.path.is_empty())
 }
 
+/// `PERSISTED_QUERY_NOT_FOUND` is a step of the persisted-query protocol (the client resends the
+/// text), not a mistake: 200 like Apollo's servers, so browsers log no failed request for it.
+fn is_persisted_query_miss(response: &async_graphql::Response) -> bool {
+    response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == Value::from(code::PERSISTED_QUERY_NOT_FOUND))
+    })
+}
+
 /// The JSON of one response, without `data` for a request error.
 fn body_of(response: &async_graphql::Response) -> serde_json::Value {
     let mut body = serde_json::to_value(response).unwrap_or_default();
@@ -88,7 +101,7 @@ pub(super) enum Caching {
 pub(super) fn respond(media: MediaType, response: BatchResponse, caching: Caching) -> Response {
     let status = match (&response, media) {
         (BatchResponse::Single(single), MediaType::GraphqlResponseJson)
-            if is_request_error(single) =>
+            if is_request_error(single) && !is_persisted_query_miss(single) =>
         {
             StatusCode::BAD_REQUEST
         }

@@ -44,6 +44,16 @@ async fn an_unknown_hash_is_answered_then_learned_from_its_text() {
     );
     assert_eq!(unknown["errors"][0]["message"], "PersistedQueryNotFound");
     assert!(unknown.get("data").is_none(), "{unknown}");
+    // A step of the protocol, not a failure: 200 even for a client of the HTTP specification.
+    let strict = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "extensions": persisted(LIST) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(strict.status(), 200);
     // Text and hash: runs, and is remembered.
     let both = post(
         &app,

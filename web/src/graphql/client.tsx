@@ -1,5 +1,5 @@
-// The one GraphQL client of the app: urql over HTTP for queries and mutations, graphql-ws for
-// subscriptions, both authenticated by the server's HttpOnly `session` cookie (same origin), so
+// The one GraphQL client of the app: urql over HTTP for queries (as persisted queries) and
+// mutations, graphql-ws for subscriptions, both authenticated by the server's HttpOnly `session` cookie (same origin), so
 // the UI never holds a token.
 //
 // Live data and reconnects: the WebSocket is opened eagerly and retried forever with randomised
@@ -10,6 +10,7 @@
 // was opened with, and the cache holds the previous user's data: resetClient() replaces both.
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { Client, cacheExchange, fetchExchange, subscriptionExchange, Provider } from 'urql';
+import { persistedExchange } from '@urql/exchange-persisted';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { clockFetch } from '../lib/serverClock';
 
@@ -110,6 +111,10 @@ function makeClients(handlers: { onStatus: (s: ConnectionStatus) => void; onReco
     fetchOptions: { credentials: 'same-origin' },
     exchanges: [
       cacheExchange,
+      // Queries go as automatic persisted queries (the hash alone once the server knows it). Over
+      // POST: a live page must never get a cached answer, least of all when it refetches what it
+      // missed while offline (GET answers may be cached for 5 s).
+      persistedExchange({ preferGetForPersistedQueries: false }),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription(request) {
