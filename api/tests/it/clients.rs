@@ -1,5 +1,5 @@
 //! The ecosystem's own clients and audits, installed from npm (`api/tests/clients/`, `npm ci` on
-//! first use), run against the real server of this run's backend: what they accept is the measure
+//! first use and after the lock file changes), run against the real server of this run's backend: what they accept is the measure
 //! of speaking GraphQL the standard way.
 
 use std::{
@@ -17,7 +17,10 @@ fn clients() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
-        if !dir.join("node_modules/.package-lock.json").exists() {
+        let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        // Missing, or older than the lock file (a dependency was added since).
+        let installed = modified(dir.join("node_modules/.package-lock.json"));
+        if installed.is_none() || installed < modified(dir.join("package-lock.json")) {
             let status = Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
                 .current_dir(&dir)
@@ -69,5 +72,41 @@ async fn the_graphql_over_http_audit_passes_without_warnings() {
     assert!(
         report["counts"]["ok"].as_u64().unwrap_or(0) >= 50,
         "the audit ran: {report}"
+    );
+}
+
+/// Apollo's gateway composes this subgraph with another and runs both directions of a
+/// supergraph query: their field on our `Ticket`, and our `Ticket` behind their reference.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apollo_s_gateway_composes_and_resolves_our_tickets() {
+    let (_env, app) = spawn().await;
+    let seller = app.sign_up(&unique_email()).await;
+    let created = app
+        .gql(
+            r#"mutation { createTicket(input: { title: "Federated", price: "12.50" }) { id } }"#,
+            serde_json::json!({}),
+            Some(&seller.token),
+        )
+        .await;
+    let id = created["data"]["createTicket"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let report = node(
+        "federation.mjs",
+        &[format!("{}/graphql", app.url), id.clone()],
+    )
+    .await;
+    assert_eq!(
+        report["theirFieldOnOurTicket"],
+        serde_json::json!({ "data": { "ticket": {
+            "id": id, "title": "Federated", "reviews": [format!("worth it ({id})")] } } }),
+        "{report}"
+    );
+    assert_eq!(
+        report["ourTicketFromTheirReference"],
+        serde_json::json!({ "data": { "featured": [{ "id": "r1", "ticket": {
+            "id": id, "title": "Federated", "price": "12.50", "status": "AVAILABLE" } }] } }),
+        "{report}"
     );
 }
