@@ -64,6 +64,12 @@ pub(super) async fn graphql_post(
             ),
         );
     }
+    let batch = match batch {
+        BatchRequest::Single(request) if super::sse::wants_event_stream(&headers, &request) => {
+            return super::sse::stream(state, &headers, request).await;
+        }
+        batch => batch,
+    };
     let batch = batch.data(Credential::new(auth::token_from_headers(&headers)));
     // One after the other, not all at once as async-graphql would: a batch's operations share
     // its credential, and one after `signOut` must run signed out, not race it.
@@ -175,10 +181,13 @@ fn parse_query_string(input: &str) -> Result<Request, String> {
 /// Whether the operation a request would run is a query. A document that does not parse, or
 /// names an operation it lacks, counts as a query: execution refuses it without running anything.
 fn is_query(request: &Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return true;
-    };
-    let ty = match (&doc.operations, request.operation_name.as_deref()) {
+    operation_type(request).is_none_or(|ty| ty == OperationType::Query)
+}
+
+/// The type of the operation a request would run, if its document parses and names one.
+pub(super) fn operation_type(request: &Request) -> Option<OperationType> {
+    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+    match (&doc.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops
             .iter()
@@ -188,8 +197,7 @@ fn is_query(request: &Request) -> bool {
             ops.values().next().map(|op| op.node.ty)
         }
         (DocumentOperations::Multiple(_), None) => None,
-    };
-    ty.is_none_or(|ty| ty == OperationType::Query)
+    }
 }
 
 fn accepts_html(headers: &HeaderMap) -> bool {

@@ -9,6 +9,7 @@
 mod graphql;
 mod probes;
 mod respond;
+mod sse;
 mod ws;
 
 pub use probes::operations_router;

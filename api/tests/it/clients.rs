@@ -110,3 +110,42 @@ async fn apollo_s_gateway_composes_and_resolves_our_tickets() {
         "{report}"
     );
 }
+
+/// Subscriptions over Server-Sent Events, with graphql-sse's own client: a public stream gets a
+/// change, and a signed-in stream ends when its session signs out (as its WebSocket would close).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_sse_subscribes_and_a_revoked_stream_ends() {
+    let (_env, app) = spawn().await;
+    let seller = app.sign_up(&unique_email()).await;
+    let created = app
+        .gql(
+            r#"mutation { createTicket(input: { title: "Streamed", price: "3.00" }) { id } }"#,
+            serde_json::json!({}),
+            Some(&seller.token),
+        )
+        .await;
+    let id = created["data"]["createTicket"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let report = node(
+        "sse.mjs",
+        &[
+            format!("{}/graphql", app.url),
+            seller.token.clone(),
+            id.clone(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        report["updated"]["data"]["updateTicket"]["version"], 2,
+        "{report}"
+    );
+    assert_eq!(
+        report["ticketEvents"][0],
+        serde_json::json!({ "data": { "ticketUpdated": { "id": id, "title": "Changed over SSE" } } }),
+        "{report}"
+    );
+    assert_eq!(report["signedOut"]["data"]["signOut"], true, "{report}");
+    assert_eq!(report["userStream"], "complete", "{report}");
+}
