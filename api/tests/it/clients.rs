@@ -52,6 +52,23 @@ async fn node(script: &str, args: &[String]) -> Value {
         .unwrap_or_else(|err| panic!("node {script} printed no JSON ({err}): {stdout}"))
 }
 
+/// A new seller and the id of the ticket they list.
+async fn listed(app: &TestApp, title: &str, price: &str) -> (Session, String) {
+    let seller = app.sign_up(&unique_email()).await;
+    let created = app
+        .gql(
+            "mutation($t: String!, $p: Decimal!) { createTicket(input: { title: $t, price: $p }) { id } }",
+            serde_json::json!({ "t": title, "p": price }),
+            Some(&seller.token),
+        )
+        .await;
+    let id = created["data"]["createTicket"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not listed: {created}"))
+        .to_owned();
+    (seller, id)
+}
+
 /// graphql-http's `serverAudits`, the GraphQL-over-HTTP specification's own: every MUST, SHOULD
 /// and MAY passes (61 audits with graphql-http 1.23).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,18 +92,7 @@ async fn the_graphql_over_http_audit_passes_without_warnings() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apollo_s_gateway_composes_and_resolves_our_tickets() {
     let (_env, app) = spawn().await;
-    let seller = app.sign_up(&unique_email()).await;
-    let created = app
-        .gql(
-            r#"mutation { createTicket(input: { title: "Federated", price: "12.50" }) { id } }"#,
-            serde_json::json!({}),
-            Some(&seller.token),
-        )
-        .await;
-    let id = created["data"]["createTicket"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_seller, id) = listed(&app, "Federated", "12.50").await;
     let report = node(
         "federation.mjs",
         &[format!("{}/graphql", app.url), id.clone()],
@@ -111,18 +117,7 @@ async fn apollo_s_gateway_composes_and_resolves_our_tickets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_sse_subscribes_and_a_revoked_stream_ends() {
     let (_env, app) = spawn().await;
-    let seller = app.sign_up(&unique_email()).await;
-    let created = app
-        .gql(
-            r#"mutation { createTicket(input: { title: "Streamed", price: "3.00" }) { id } }"#,
-            serde_json::json!({}),
-            Some(&seller.token),
-        )
-        .await;
-    let id = created["data"]["createTicket"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (seller, id) = listed(&app, "Streamed", "3.00").await;
     let report = node(
         "sse.mjs",
         &[
