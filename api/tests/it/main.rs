@@ -18,6 +18,7 @@ mod payments;
 mod persisted;
 mod replicas;
 mod schema;
+mod sse;
 mod store;
 mod support;
 mod tickets;
