@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(middleware::map_request(drop_odd_request_id))
         .with_state(state)
 }
 
@@ -71,6 +72,23 @@ pub fn router(state: AppState) -> Router {
 /// echoes and every log line inside it names, services' spans included: one request can be
 /// followed through the log.
 static REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+/// A client's own request id is kept only if it is a short plain token (at most 64 letters,
+/// digits, `-`, `_` or `.`): every log line of the request repeats it, so a long or odd one would
+/// swell the log. Otherwise the request gets a new id.
+async fn drop_odd_request_id<B>(mut request: HttpRequest<B>) -> HttpRequest<B> {
+    let plain = |v: &header::HeaderValue| {
+        v.len() <= 64
+            && v.as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    let ids = request.headers().get_all(&REQUEST_ID);
+    if ids.iter().count() > 1 || ids.iter().any(|v| !plain(v)) {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
 
 fn request_span<B>(request: &HttpRequest<B>) -> tracing::Span {
     let id = request

@@ -10,7 +10,6 @@ use async_graphql::{BatchResponse, Value};
 
 use crate::error::code;
 use axum::{
-    body::Body,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
 };
@@ -76,15 +75,23 @@ fn is_persisted_query_miss(response: &async_graphql::Response) -> bool {
     })
 }
 
-/// The JSON of one response, without `data` for a request error.
-fn body_of(response: &async_graphql::Response) -> serde_json::Value {
-    let mut body = serde_json::to_value(response).unwrap_or_default();
-    if is_request_error(response)
-        && let serde_json::Value::Object(fields) = &mut body
-    {
-        fields.remove("data");
+/// One response as the client sees it: without `data` for a request error.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: &'a Vec<async_graphql::ServerError>,
+}
+
+fn body_of(response: &async_graphql::Response) -> Body<'_> {
+    Body {
+        data: (!is_request_error(response)).then_some(&response.data),
+        extensions: &response.extensions,
+        errors: &response.errors,
     }
-    body
 }
 
 /// Whether a response may carry its cache hints (`Cache-Control`) for shared caches: only an
@@ -107,11 +114,15 @@ pub(super) fn respond(media: MediaType, response: BatchResponse, caching: Cachin
         }
         _ => StatusCode::OK,
     };
+    // Written once, straight to bytes: this is every POST's answer.
     let body = match &response {
-        BatchResponse::Single(single) => body_of(single),
-        BatchResponse::Batch(all) => all.iter().map(body_of).collect(),
-    };
-    let mut http = Response::new(Body::from(body.to_string()));
+        BatchResponse::Single(single) => serde_json::to_vec(&body_of(single)),
+        BatchResponse::Batch(all) => {
+            serde_json::to_vec(&all.iter().map(body_of).collect::<Vec<_>>())
+        }
+    }
+    .unwrap_or_default();
+    let mut http = Response::new(axum::body::Body::from(body));
     *http.status_mut() = status;
     let content_type = match media {
         MediaType::Json => JSON,

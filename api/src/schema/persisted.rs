@@ -96,11 +96,17 @@ impl PersistedQueries {
             .get("persistedQuery")
             .map(|v| PersistedQuery::deserialize(v.clone().into_json().unwrap_or_default()))
             && persisted.version == 1
-            && let Some(text) = self.text(&persisted.sha256_hash).await
+            && is_sha256_hex(&persisted.sha256_hash)
+            && let Some(text) = self.text(&persisted.sha256_hash.to_ascii_lowercase()).await
         {
             request.query = text.to_string();
         }
     }
+}
+
+/// A SHA-256 in hex: 64 hex digits. Anything else is refused before it reaches a store.
+fn is_sha256_hex(hash: &str) -> bool {
+    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn key(hash: &str) -> String {
@@ -146,6 +152,9 @@ impl Extension for Lookup {
                 .map_err(|_| bad("must be { version: 1, sha256Hash: \"<hex>\" }"))?;
         if persisted.version != 1 {
             return Err(bad("only version 1 is supported"));
+        }
+        if !is_sha256_hex(&persisted.sha256_hash) {
+            return Err(bad("sha256Hash must be 64 hexadecimal digits"));
         }
         let hash = persisted.sha256_hash.to_ascii_lowercase();
         if request.query.is_empty() {

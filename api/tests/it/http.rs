@@ -545,4 +545,17 @@ async fn every_response_carries_its_request_id() {
     );
     let given = ask(Some("client-chosen-42")).await.unwrap();
     assert_eq!(given.headers()["x-request-id"], "client-chosen-42");
+    // A long or odd one is not repeated on every log line: the request gets a new id.
+    let long: &'static str = Box::leak("x".repeat(4000).into_boxed_str());
+    for odd in [long, "has spaces", "quote\"d"] {
+        let replaced = ask(Some(odd)).await.unwrap();
+        let id = replaced.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            uuid::Uuid::parse_str(&id).is_ok(),
+            "{odd:.20} kept as {id:.20}"
+        );
+    }
 }

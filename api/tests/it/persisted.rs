@@ -107,6 +107,15 @@ async fn a_hash_that_is_not_the_text_s_is_refused_and_a_bad_document_not_remembe
         Some("PERSISTED_QUERY_NOT_FOUND"),
         "{body}"
     );
+    // A "hash" that is no SHA-256 is refused before any store is asked, with or without text.
+    let huge = "f".repeat(100_000);
+    for body in [
+        json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": huge } } }),
+        json!({ "query": LIST, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": "zz" } } }),
+    ] {
+        let refused = post(&app, body, None).await;
+        assert_eq!(error_fields(&refused), ["persistedQuery"], "{refused}");
+    }
     // Only version 1 is spoken.
     let v2 = post(
         &app,
