@@ -88,9 +88,13 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 
 /// Now, at the microsecond precision both databases keep, so what is stored is what was returned.
 pub fn now() -> DateTime<Utc> {
-    Utc::now()
-        .duration_trunc(chrono::Duration::microseconds(1))
-        .unwrap_or_else(|_| Utc::now())
+    trunc(Utc::now())
+}
+
+/// `at` at the microsecond precision both databases keep.
+pub fn trunc(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(chrono::Duration::microseconds(1))
+        .unwrap_or(at)
 }
 
 /// Answers while the database does.

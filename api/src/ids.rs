@@ -72,5 +72,9 @@ typed_id!(
 );
 typed_id!(
     /// One domain event (an outbox row).
+    DomainEventId
+);
+typed_id!(
+    /// An event tickets are listed for: a concert, a match, a show.
     EventId
 );

@@ -17,6 +17,7 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod expiration;
 pub mod http;
 pub mod ids;
@@ -32,6 +33,7 @@ pub mod state;
 pub mod store;
 pub mod subscriptions;
 pub mod telemetry;
+pub mod text;
 pub mod tickets;
 
 pub use config::Config;

@@ -15,6 +15,7 @@ use crate::{
     },
     config::{Config, JwtSecretSource, ProcessorKind},
     db,
+    events::{EventService, loader::EventLoader},
     expiration::Expiration,
     http,
     metrics::Metrics,
@@ -75,6 +76,7 @@ impl Application {
             config.redis.url.is_some(),
         );
         let tickets = TicketService::new(db.clone(), events.clone());
+        let catalogue = EventService::new(db.clone(), events.clone());
         let orders = OrderService::new(
             db.clone(),
             stores.locks.clone(),
@@ -110,6 +112,7 @@ impl Application {
             .data(events.clone())
             .data(subscriptions::Renders::default())
             .data(tickets)
+            .data(catalogue)
             .data(orders.clone())
             .data(payments.clone())
             .data(async_graphql::dataloader::DataLoader::new(
@@ -118,6 +121,10 @@ impl Application {
             ))
             .data(async_graphql::dataloader::DataLoader::new(
                 TicketLoader(db.clone()),
+                tokio::spawn,
+            ))
+            .data(async_graphql::dataloader::DataLoader::new(
+                EventLoader(db.clone()),
                 tokio::spawn,
             ))
             .finish();

@@ -2,6 +2,7 @@
 //! The API's domain modules own the rules; see `api/src/`.
 
 pub mod charge;
+pub mod event;
 pub mod order;
 pub mod outbox_event;
 pub mod processor_event;

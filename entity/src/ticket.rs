@@ -36,6 +36,10 @@ pub struct Model {
     pub version: i32,
     pub status: TicketStatus,
     pub seller_id: Uuid,
+    /// The event it is listed for, if any, and when that event starts (copied: events never
+    /// change, and the reserving `UPDATE` checks it without reading the event).
+    pub event_id: Option<Uuid>,
+    pub event_starts_at: Option<DateTimeUtc>,
     pub reserved_order_id: Option<Uuid>,
     pub reserved_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -10,6 +10,7 @@ mod m20261125_000005_create_orders;
 mod m20261125_000006_create_charges;
 mod m20261125_000007_payment_intents;
 mod m20261201_000008_refunds;
+mod m20261202_000009_events;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_create_charges::Migration),
             Box::new(m20261125_000007_payment_intents::Migration),
             Box::new(m20261201_000008_refunds::Migration),
+            Box::new(m20261202_000009_events::Migration),
         ]
     }
 }

@@ -148,8 +148,13 @@ async fn settle_cancelled(
         events.extend(order_events(&order, buyer, kinds));
         if let Some(ticket) = &ticket {
             events.push(tickets::service::updated_event(ticket));
+            events.extend(tickets::availability::available_event(ticket));
         }
         orders.push(order);
     }
+    let moves = freed
+        .iter()
+        .filter_map(|t| t.event_id.map(|e| (e.into(), 1)));
+    events.extend(tickets::availability::refresh(conn, moves, now).await?);
     Ok((orders, events))
 }

@@ -113,7 +113,12 @@ impl OrderService {
                 .await?
                 .ok_or_else(tickets::service::not_found)?;
             self.remember_seller(&ticket);
-            tickets::service::check_orderable(&ticket, viewer.user_id, expected_version)?;
+            tickets::service::check_orderable(
+                &ticket,
+                viewer.user_id,
+                expected_version,
+                db::now(),
+            )?;
             return Err(ApiError::Conflict("the ticket is reserved".into()));
         }
         match self
@@ -230,6 +235,10 @@ impl OrderService {
         let order = Order::new(model, Some(ticket.clone()));
         let mut events = order_events(&order, viewer.user_id, &[EventPayload::OrderCreated]);
         events.push(tickets::service::updated_event(&ticket));
+        if let Some(event) = ticket.event_id {
+            // Last: the event's row stays locked until the commit.
+            events.extend(tickets::availability::refresh(&txn, [(event, -1)], now).await?);
+        }
         outbox::record(&txn, &events).await?;
         txn.commit().await?;
         Ok((order, events))

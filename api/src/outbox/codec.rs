@@ -64,6 +64,7 @@ mod tests {
             version: 1,
             status: entity::ticket::TicketStatus::Available,
             seller_id: UserId::generate(),
+            event_id: None,
             reserved_until: None,
             created_at: now,
             updated_at: now,

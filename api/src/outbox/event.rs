@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::{
     auth::model::{SessionsRevoked, User},
     db,
-    ids::{EventId, UserId},
+    events::model::Event,
+    ids::{DomainEventId, UserId},
     orders::model::Order,
     payments::model::Charge,
     tickets::model::Ticket,
@@ -18,7 +19,7 @@ use crate::{
 /// so a push to many watchers costs no queries.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct DomainEvent {
-    pub id: EventId,
+    pub id: DomainEventId,
     pub occurred_at: DateTime<Utc>,
     /// The only user who may see it; `None` for everyone.
     pub audience: Option<UserId>,
@@ -32,6 +33,12 @@ pub enum EventPayload {
     UserUpdated(User),
     TicketCreated(Ticket),
     TicketUpdated(Ticket),
+    /// A ticket of an event became `AVAILABLE` or got cheaper (listed, released, repriced):
+    /// what the live waiting list (`ticketAvailable`) hears. Recorded beside `TicketUpdated`.
+    TicketAvailable(Ticket),
+    EventCreated(Event),
+    /// Its availability (`available_count`, `lowest_price_cents`) changed.
+    EventUpdated(Event),
     OrderCreated(Order),
     OrderUpdated(Order),
     OrderExpired(Order),
@@ -48,6 +55,9 @@ impl EventPayload {
             EventPayload::UserUpdated(_) => "UserUpdated",
             EventPayload::TicketCreated(_) => "TicketCreated",
             EventPayload::TicketUpdated(_) => "TicketUpdated",
+            EventPayload::TicketAvailable(_) => "TicketAvailable",
+            EventPayload::EventCreated(_) => "EventCreated",
+            EventPayload::EventUpdated(_) => "EventUpdated",
             EventPayload::OrderCreated(_) => "OrderCreated",
             EventPayload::OrderUpdated(_) => "OrderUpdated",
             EventPayload::OrderExpired(_) => "OrderExpired",
@@ -60,7 +70,7 @@ impl EventPayload {
 impl DomainEvent {
     pub fn new(payload: EventPayload, audience: Option<UserId>) -> Self {
         Self {
-            id: EventId::generate(),
+            id: DomainEventId::generate(),
             occurred_at: db::now(),
             audience,
             payload,

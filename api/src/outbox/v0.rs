@@ -107,6 +107,7 @@ fn ticket(t: Ticket) -> serde_json::Result<tickets::Ticket> {
         version: t.version,
         status: t.status,
         seller_id: t.seller_id.into(),
+        event_id: None,
         reserved_until: t.reserved_until,
         created_at: t.created_at,
         updated_at: t.updated_at,

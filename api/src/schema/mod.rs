@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::{
     auth::resolvers::{AuthMutation, AuthQuery, AuthSubscription},
     error::{FieldError, fields_value},
+    events::resolvers::{EventMutation, EventQuery, EventSubscription},
     metrics::Metrics,
     orders::resolvers::{OrderMutation, OrderQuery, OrderSubscription},
     payments::resolvers::{PaymentMutation, PaymentQuery, PaymentSubscription},
@@ -22,14 +23,21 @@ use crate::{
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(AuthQuery, TicketQuery, OrderQuery, PaymentQuery);
+pub struct Query(AuthQuery, EventQuery, TicketQuery, OrderQuery, PaymentQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, TicketMutation, OrderMutation, PaymentMutation);
+pub struct Mutation(
+    AuthMutation,
+    EventMutation,
+    TicketMutation,
+    OrderMutation,
+    PaymentMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(
     AuthSubscription,
+    EventSubscription,
     TicketSubscription,
     OrderSubscription,
     PaymentSubscription,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::ticket::{self, TicketStatus};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{TicketId, UserId};
+use crate::ids::{EventId, TicketId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
@@ -16,6 +16,10 @@ pub struct Ticket {
     pub version: i32,
     pub status: TicketStatus,
     pub seller_id: UserId,
+    /// The event it is listed for; `None` for a ticket listed without one (and in events stored
+    /// before events existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<EventId>,
     /// Set while `RESERVED`: when the order holding it runs out.
     pub reserved_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -31,6 +35,7 @@ impl From<ticket::Model> for Ticket {
             version: m.version,
             status: m.status,
             seller_id: m.seller_id.into(),
+            event_id: m.event_id.map(EventId::from),
             reserved_until: m.reserved_until,
             created_at: m.created_at,
             updated_at: m.updated_at,

@@ -1,19 +1,24 @@
 //! GraphQL resolvers of tickets.
 
-use async_graphql::{Context, ID, Object, Subscription, dataloader::DataLoader};
+use async_graphql::{ComplexObject, Context, ID, Object, Subscription, dataloader::DataLoader};
 use futures_util::Stream;
+use rust_decimal::Decimal;
 
 use super::{
     TicketService,
     loader::TicketLoader,
+    service::EventTicketsPage,
     types::{
-        CreateTicketInput, Ticket, TicketConnection, TicketEdge, TicketStatus, UpdateTicketInput,
+        CreateTicketInput, Ticket, TicketConnection, TicketEdge, TicketOrder, TicketStatus,
+        UpdateTicketInput,
     },
 };
 use crate::{
     auth::require_viewer,
     error::ApiError,
-    ids::{TicketId, UserId},
+    events::{self, loader::EventLoader, types::Event},
+    ids::{EventId, TicketId, UserId},
+    money,
     outbox::EventPayload,
     pagination::{self, Page},
     subscriptions::{self, Shared},
@@ -104,9 +109,13 @@ impl TicketMutation {
         input: CreateTicketInput,
     ) -> async_graphql::Result<Ticket> {
         let viewer = require_viewer(ctx).await?;
+        let event = match &input.event_id {
+            None => None,
+            Some(id) => Some(EventId::parse(id).ok_or_else(events::service::not_found)?),
+        };
         Ok(ctx
             .data_unchecked::<TicketService>()
-            .create(viewer, &input.title, input.price)
+            .create(viewer, &input.title, input.price, event)
             .await?
             .into())
     }
@@ -158,5 +167,82 @@ impl TicketSubscription {
             }
             _ => None,
         })
+    }
+
+    /// The live waiting list: every ticket of the event that becomes AVAILABLE at or under
+    /// `maxPrice` (any price when omitted), the moment it does: a new listing, a price cut, a
+    /// cancelled or expired order. Anyone may watch, signed in or not.
+    async fn ticket_available(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        max_price: Option<Decimal>,
+    ) -> async_graphql::Result<impl Stream<Item = Shared<Ticket>>> {
+        let watched = EventId::parse(&event_id);
+        subscriptions::public_events(ctx, move |payload| match payload {
+            EventPayload::TicketAvailable(t)
+                if watched.is_some()
+                    && t.event_id == watched
+                    && max_price.is_none_or(|max| money::from_cents(t.price_cents) <= max) =>
+            {
+                Some(Ticket::from(t.clone()))
+            }
+            _ => None,
+        })
+    }
+}
+
+#[ComplexObject]
+impl Ticket {
+    /// The event it is listed for; null for a ticket listed without one.
+    async fn event(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Event>> {
+        let Some(id) = self.event_id.as_ref().and_then(EventId::parse) else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data_unchecked::<DataLoader<EventLoader>>()
+            .load_one(id.uuid())
+            .await
+            .map_err(|err| ApiError::internal(anyhow::anyhow!("loading an event: {err}")))?
+            .map(Event::from))
+    }
+}
+
+/// `Event.tickets` lives here: tickets know events, events know nothing of tickets.
+#[ComplexObject]
+impl Event {
+    /// Its tickets: newest first, or cheapest first (`orderBy: PRICE_ASC`, then by id); a cursor
+    /// works with the order it came from. `status: AVAILABLE` keeps what is on sale.
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+        status: Option<TicketStatus>,
+        #[graphql(default_with = "Some(TicketOrder::Newest)")] order_by: Option<TicketOrder>,
+    ) -> async_graphql::Result<TicketConnection> {
+        let page = EventTicketsPage::parse(
+            order_by.unwrap_or_default(),
+            first.unwrap_or(20),
+            after.as_deref(),
+        )?;
+        let Some(event) = EventId::parse(&self.id) else {
+            return Ok(TicketConnection::empty());
+        };
+        let rows = ctx
+            .data_unchecked::<TicketService>()
+            .list_for_event(event, page, status.map(Into::into))
+            .await?;
+        let edge = |cursor, t: super::model::Ticket| TicketEdge {
+            cursor,
+            node: t.into(),
+        };
+        let (edges, page_info) = match page {
+            EventTicketsPage::Newest(page) => pagination::edges(rows, page, |t| t.id.uuid(), edge),
+            EventTicketsPage::PriceAsc(page) => {
+                pagination::keyed_edges(rows, page, |t| (t.price_cents, t.id.uuid()), edge)
+            }
+        };
+        Ok(TicketConnection { edges, page_info })
     }
 }

@@ -12,14 +12,16 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
+    availability,
     model::Ticket,
-    types::{Title, UpdateTicketInput},
+    types::{TicketOrder, Title, UpdateTicketInput},
 };
 use crate::{
     auth::Viewer,
     db,
     error::{ApiError, ApiResult, both},
-    ids::{TicketId, UserId},
+    events,
+    ids::{EventId, TicketId, UserId},
     money::Price,
     outbox::{self, DomainEvent, EventPayload, Events},
     pagination::Page,
@@ -51,10 +53,25 @@ impl TicketService {
         viewer: Viewer,
         title: &str,
         price: rust_decimal::Decimal,
+        event_id: Option<EventId>,
     ) -> ApiResult<Ticket> {
         let (title, price) = both(Title::parse(title), Price::parse(price))?;
         let now = db::now();
         let txn = db::begin_write(&self.db).await?;
+        let event = match event_id {
+            None => None,
+            Some(id) => {
+                let event = events::service::get_model(&txn, id)
+                    .await?
+                    .ok_or_else(events::service::not_found)?;
+                if event.starts_at <= now {
+                    return Err(ApiError::Conflict(
+                        "the event has started; its tickets can no longer be listed".into(),
+                    ));
+                }
+                Some(event)
+            }
+        };
         let model = ticket::ActiveModel {
             id: Set(Uuid::now_v7()),
             title: Set(title.into_inner()),
@@ -62,6 +79,8 @@ impl TicketService {
             version: Set(1),
             status: Set(TicketStatus::Available),
             seller_id: Set(viewer.user_id),
+            event_id: Set(event.as_ref().map(|e| e.id)),
+            event_starts_at: Set(event.as_ref().map(|e| e.starts_at)),
             reserved_order_id: Set(None),
             reserved_until: Set(None),
             created_at: Set(now),
@@ -70,10 +89,14 @@ impl TicketService {
         .insert(&txn)
         .await?;
         let ticket = Ticket::from(model);
-        let created = [DomainEvent::new(
+        let mut created = vec![DomainEvent::new(
             EventPayload::TicketCreated(ticket.clone()),
             None,
         )];
+        if let Some(event) = ticket.event_id {
+            created.extend(availability::available_event(&ticket));
+            created.extend(availability::refresh(&txn, [(event, 1)], now).await?);
+        }
         outbox::record(&txn, &created).await?;
         txn.commit().await?;
         self.events.publish_committed(&created).await;
@@ -142,7 +165,15 @@ impl TicketService {
             ));
         };
         let ticket = Ticket::from(model);
-        let updated = [updated_event(&ticket)];
+        let mut updated = vec![updated_event(&ticket)];
+        if let Some(event) = ticket.event_id
+            && ticket.price_cents != current.price_cents
+        {
+            if ticket.price_cents < current.price_cents {
+                updated.extend(availability::available_event(&ticket));
+            }
+            updated.extend(availability::refresh(&txn, [(event, 0)], now).await?);
+        }
         outbox::record(&txn, &updated).await?;
         txn.commit().await?;
         self.events.publish_committed(&updated).await;
@@ -172,6 +203,64 @@ impl TicketService {
         }
         let rows = query.limit(page.first + 1).all(&self.db).await?;
         Ok(rows.into_iter().map(Ticket::from).collect())
+    }
+}
+
+impl TicketService {
+    /// An event's tickets, newest first (`after` an id) or cheapest first (`after_price`, a
+    /// price and an id); `first + 1` rows so the caller knows if more follow.
+    pub async fn list_for_event(
+        &self,
+        event: EventId,
+        order: EventTicketsPage,
+        status: Option<TicketStatus>,
+    ) -> ApiResult<Vec<Ticket>> {
+        let mut query = ticket::Entity::find().filter(ticket::Column::EventId.eq(event.uuid()));
+        if let Some(status) = status {
+            query = query.filter(ticket::Column::Status.eq(status));
+        }
+        let first = match order {
+            EventTicketsPage::Newest(page) => {
+                query = query.order_by_desc(ticket::Column::Id);
+                if let Some(after) = page.after {
+                    query = query.filter(ticket::Column::Id.lt(after));
+                }
+                page.first
+            }
+            EventTicketsPage::PriceAsc(page) => {
+                query = query
+                    .order_by_asc(ticket::Column::PriceCents)
+                    .order_by_asc(ticket::Column::Id);
+                if let Some((price, id)) = page.after {
+                    query = query.filter(ticket::Column::PriceCents.gte(price)).filter(
+                        sea_orm::Condition::any()
+                            .add(ticket::Column::PriceCents.gt(price))
+                            .add(ticket::Column::Id.gt(id)),
+                    );
+                }
+                page.first
+            }
+        };
+        let rows = query.limit(first + 1).all(&self.db).await?;
+        Ok(rows.into_iter().map(Ticket::from).collect())
+    }
+}
+
+/// A page of an event's tickets in one of `TicketOrder`'s orders.
+#[derive(Clone, Copy, Debug)]
+pub enum EventTicketsPage {
+    Newest(Page),
+    PriceAsc(crate::pagination::KeyedPage),
+}
+
+impl EventTicketsPage {
+    pub fn parse(order: TicketOrder, first: i32, after: Option<&str>) -> ApiResult<Self> {
+        Ok(match order {
+            TicketOrder::Newest => Self::Newest(Page::parse(first, after)?),
+            TicketOrder::PriceAsc => {
+                Self::PriceAsc(crate::pagination::KeyedPage::parse(first, after)?)
+            }
+        })
     }
 }
 
@@ -216,7 +305,12 @@ pub async fn reserve(
         .col_expr(ticket::Column::UpdatedAt, Expr::value(r.now))
         .filter(ticket::Column::Id.eq(r.ticket_id))
         .filter(ticket::Column::Status.eq(TicketStatus::Available))
-        .filter(ticket::Column::SellerId.ne(r.buyer_id));
+        .filter(ticket::Column::SellerId.ne(r.buyer_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(ticket::Column::EventStartsAt.is_null())
+                .add(ticket::Column::EventStartsAt.gt(r.now)),
+        );
     if let Some(version) = r.expected_version {
         update = update.filter(ticket::Column::Version.eq(version));
     }
@@ -227,20 +321,27 @@ pub async fn reserve(
         return Ok(reserved);
     }
     let current = get_model(conn, r.ticket_id).await?.ok_or_else(not_found)?;
-    check_orderable(&current, r.buyer_id, r.expected_version)?;
+    check_orderable(&current, r.buyer_id, r.expected_version, r.now)?;
     Err(ApiError::Conflict(
         "the ticket was just reserved or changed".into(),
     ))
 }
 
-/// Whether `buyer_id` may order the ticket as it is: not theirs, available, the version they saw.
+/// Whether `buyer_id` may order the ticket as it is at `now`: not theirs, its event not started,
+/// available, the version they saw.
 pub fn check_orderable(
     ticket: &ticket::Model,
     buyer_id: Uuid,
     expected_version: Option<i32>,
+    now: DateTime<Utc>,
 ) -> ApiResult<()> {
     if ticket.seller_id == buyer_id {
         return Err(ApiError::Forbidden("you cannot buy your own ticket".into()));
+    }
+    if ticket.event_starts_at.is_some_and(|starts| starts <= now) {
+        return Err(ApiError::Conflict(
+            "the event has started; its tickets can no longer be ordered".into(),
+        ));
     }
     match ticket.status {
         TicketStatus::Available => {}

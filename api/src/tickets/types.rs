@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::model;
-use crate::{error::FieldError, money, pagination::PageInfo};
+use crate::{error::FieldError, money, pagination::PageInfo, text};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
 #[graphql(remote = "entity::ticket::TicketStatus")]
@@ -16,7 +16,18 @@ pub enum TicketStatus {
     Sold,
 }
 
+/// The order of an event's tickets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Default)]
+pub enum TicketOrder {
+    /// Newest listing first.
+    #[default]
+    Newest,
+    /// Cheapest first, then by id.
+    PriceAsc,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
+#[graphql(complex)]
 pub struct Ticket {
     pub id: ID,
     pub title: String,
@@ -29,6 +40,8 @@ pub struct Ticket {
     pub reserved_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The event it is listed for; null for a ticket listed without one.
+    pub event_id: Option<ID>,
 }
 
 impl From<model::Ticket> for Ticket {
@@ -43,6 +56,7 @@ impl From<model::Ticket> for Ticket {
             reserved_until: t.reserved_until,
             created_at: t.created_at,
             updated_at: t.updated_at,
+            event_id: t.event_id.map(Into::into),
         }
     }
 }
@@ -78,6 +92,8 @@ impl TicketConnection {
 pub struct CreateTicketInput {
     pub title: String,
     pub price: Decimal,
+    /// The event it is for, which must not have started; omitted: a ticket without an event.
+    pub event_id: Option<ID>,
 }
 
 #[derive(Clone, Debug, InputObject)]
@@ -93,42 +109,9 @@ pub const TITLE_MAX: usize = 200;
 /// 1 to 200 characters after trimming.
 pub struct Title(String);
 
-/// Characters that change how the text around them reads without showing themselves: bidi
-/// embeddings, overrides, isolates and marks (with which "Concert U+202E kcit" reads otherwise on
-/// screen than in the database) and zero-width spaces, joiners of words, the byte-order mark.
-/// The zero-width joiner and non-joiner stay allowed: emoji sequences and several scripts need
-/// them.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c,
-        '\u{061C}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}'
-        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}'
-        | '\u{FEFF}')
-}
-
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let title = raw.trim();
-        let n = title.chars().count();
-        if n == 0 {
-            Err(FieldError::new("title", "must not be empty"))
-        } else if n > TITLE_MAX {
-            Err(FieldError::new(
-                "title",
-                format!("must be at most {TITLE_MAX} characters"),
-            ))
-        } else if title.chars().any(char::is_control) {
-            Err(FieldError::new(
-                "title",
-                "must not contain control characters",
-            ))
-        } else if title.chars().any(is_invisible_format) {
-            Err(FieldError::new(
-                "title",
-                "must not contain direction overrides or invisible characters",
-            ))
-        } else {
-            Ok(Self(title.to_owned()))
-        }
+        text::line("title", raw, TITLE_MAX).map(Self)
     }
 
     pub fn into_inner(self) -> String {

@@ -78,13 +78,13 @@ fn the_schema_keeps_the_public_contract() {
     );
 }
 
-/// `User`, `Ticket`, `Order` and `Charge` are federation entities keyed by `id`.
+/// `User`, `Ticket`, `Order`, `Charge` and `Event` are federation entities keyed by `id`.
 #[test]
 fn the_contract_entities_are_keyed_by_id() {
     let sdl = api::schema::builder()
         .finish()
         .sdl_with_options(async_graphql::SDLExportOptions::new().federation());
-    for entity in ["User", "Ticket", "Order", "Charge"] {
+    for entity in ["User", "Ticket", "Order", "Charge", "Event"] {
         let keyed = sdl
             .lines()
             .any(|l| l.starts_with(&format!("type {entity} @key(fields: \"id\")")));

@@ -14,6 +14,7 @@ mod market;
 mod migrations;
 mod model;
 mod orders;
+mod outbox;
 mod payments;
 mod persisted;
 mod replicas;
