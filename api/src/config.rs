@@ -401,7 +401,7 @@ impl Config {
         let max_query_complexity = parse_number::<usize>(
             get("MAX_QUERY_COMPLEXITY"),
             "MAX_QUERY_COMPLEXITY",
-            1000,
+            2000,
             10,
             100_000,
         )?;

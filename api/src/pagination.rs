@@ -14,6 +14,13 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+/// What a connection field costs against `MAX_QUERY_COMPLEXITY`: its selection once per row it
+/// may return, so a list nested in a list costs the product of their `first`s (20 events with
+/// 20 tickets each is 400 tickets' worth), and a small document cannot ask for a million rows.
+pub fn cost(first: Option<i32>, child_complexity: usize) -> usize {
+    usize::try_from(first.unwrap_or(20).clamp(1, MAX_PAGE)).unwrap_or(1) * child_complexity
+}
+
 /// A validated page request: how many, and after which id.
 #[derive(Clone, Copy, Debug)]
 pub struct Page {

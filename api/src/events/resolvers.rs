@@ -28,7 +28,10 @@ impl EventQuery {
     /// a word of the name, venue or city, whatever the case and accents ("jazz berl" finds
     /// "Berlin Jazz Festival", "zurich" finds "Zürich"). `city`: exactly, whatever the case.
     /// `from` / `to`: starting after / before.
-    #[graphql(cache_control(max_age = 5))]
+    #[graphql(
+        cache_control(max_age = 5),
+        complexity = "pagination::cost(first, child_complexity)"
+    )]
     #[allow(clippy::too_many_arguments)] // one per GraphQL argument
     async fn events(
         &self,

@@ -22,7 +22,10 @@ pub struct OrderQuery;
 #[Object]
 impl OrderQuery {
     /// The viewer's orders, newest first.
-    #[graphql(cache_control(no_cache))]
+    #[graphql(
+        cache_control(no_cache),
+        complexity = "pagination::cost(first, child_complexity)"
+    )]
     async fn orders(
         &self,
         ctx: &Context<'_>,

@@ -31,7 +31,10 @@ pub struct TicketQuery;
 impl TicketQuery {
     /// Tickets, newest first; `status` filters (AVAILABLE: what is on sale), `sellerId` keeps
     /// one seller's listings (a seller's "my tickets").
-    #[graphql(cache_control(max_age = 5))]
+    #[graphql(
+        cache_control(max_age = 5),
+        complexity = "pagination::cost(first, child_complexity)"
+    )]
     async fn tickets(
         &self,
         ctx: &Context<'_>,
@@ -213,6 +216,7 @@ impl Ticket {
 impl Event {
     /// Its tickets: newest first, or cheapest first (`orderBy: PRICE_ASC`, then by id); a cursor
     /// works with the order it came from. `status: AVAILABLE` keeps what is on sale.
+    #[graphql(complexity = "pagination::cost(first, child_complexity)")]
     async fn tickets(
         &self,
         ctx: &Context<'_>,

@@ -390,3 +390,40 @@ async fn websocket_queries_take_a_place_among_its_operations() {
         assert_eq!(ran["data"]["__typename"], "Query", "{id}: {ran}");
     }
 }
+
+/// A list nested in a list costs the product of their `first`s: a few hundred bytes asking for
+/// 100 events × 100 tickets × their event's 100 tickets (a million rows, one query per event on
+/// the way) are refused before anything runs, while a full page of everything a ticket has, or
+/// an event page, passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_lists_cost_the_product_of_their_pages() {
+    let (_env, app) = spawn().await;
+    let seller = app.sign_up(&unique_email()).await;
+    for i in 0..3 {
+        create_ticket(&app, &seller.token, &format!("t{i}"), "5").await;
+    }
+    let nested = "{ events(first: 100) { edges { node { tickets(first: 100) { edges { node { id
+        event { tickets(first: 100) { edges { node { id } } } } } } } } } } }";
+    let through_tickets = "{ tickets(first: 100) { edges { node { event { tickets(first: 100) {
+        edges { node { event { tickets(first: 100) { edges { node { id } } } } } } } } } } } }";
+    for query in [nested, through_tickets] {
+        let body = app.gql(query, json!({}), None).await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+        assert!(message(&body).contains("complex"), "{body}");
+        assert!(body["data"].is_null(), "{body}");
+    }
+    let full_page = format!(
+        "{{ tickets(first: 100) {{ edges {{ cursor node {{ {TICKET_FIELDS} eventId }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+    );
+    let body = app.gql(&full_page, json!({}), None).await;
+    assert_eq!(
+        body["data"]["tickets"]["edges"].as_array().map(Vec::len),
+        Some(3),
+        "{body}"
+    );
+    let event_page = "query($id: ID!) { event(id: $id) { id name availableCount lowestPrice
+        tickets(first: 20, orderBy: PRICE_ASC, status: AVAILABLE) { edges { cursor node {
+        id title price status version sellerId event { id name } } } pageInfo { hasNextPage endCursor } } } }";
+    let body = app.gql(event_page, json!({ "id": "nope" }), None).await;
+    assert!(body["errors"].is_null(), "{body}");
+}
