@@ -714,3 +714,68 @@ async fn event_updated_pushes_availability_changes_only() {
             .is_none()
     );
 }
+
+/// Two replicas on one PostgreSQL and Redis: a watcher on one hears tickets freed on the other
+/// (by a cancel and by an expiry), and buyers ordering on both at once leave exact counters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_waiting_list_and_the_counters_hold_across_replicas() {
+    if backend() != Backend::PostgresRedis {
+        return;
+    }
+    let env = TestEnv::new().await;
+    let extra = [("ORDER_TTL_SECONDS", "2")];
+    let replicas =
+        futures_util::future::join_all((0..2).map(|_| Replica::start(&env, &extra))).await;
+    let (a, b) = (&replicas[0].app, &replicas[1].app);
+    let seller = a.sign_up(&unique_email()).await;
+    let e = create_event(a, &seller.token, "Show", "Bern", 10).await;
+    let mut tickets = Vec::new();
+    for i in 0..10 {
+        tickets.push(
+            ticket_for(a, &seller.token, &e["id"], &format!("{}", 10 + i)).await["id"].clone(),
+        );
+    }
+    let mut ws = watch(b, "w", WAITING_LIST, json!({ "e": e["id"] })).await;
+
+    let mut buyers = Vec::new();
+    for _ in 0..10 {
+        buyers.push(a.sign_up(&unique_email()).await);
+    }
+    // Half the buyers on each replica, all at once; odd ones cancel at once, even ones let their
+    // order expire.
+    let rush = buyers
+        .iter()
+        .zip(&tickets)
+        .enumerate()
+        .map(|(i, (buyer, t))| {
+            let app = if i % 2 == 0 { a } else { b };
+            async move {
+                let body = create_order(app, &buyer.token, t).await;
+                let id = body["data"]["createOrder"]["id"].clone();
+                assert!(id.is_string(), "{body}");
+                if i % 2 == 1 {
+                    let body = cancel_order(app, &buyer.token, &id).await;
+                    assert!(body["errors"].is_null(), "{body}");
+                }
+            }
+        });
+    futures_util::future::join_all(rush).await;
+    let mut heard = std::collections::HashSet::new();
+    while heard.len() < 10 {
+        let Some(push) = ws.next_data("w", Duration::from_secs(10)).await else {
+            break;
+        };
+        heard.insert(
+            push["data"]["ticketAvailable"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        heard.len(),
+        10,
+        "every freed ticket, cancelled or expired, was heard on the other replica"
+    );
+    assert_eq!(availability(b, &e["id"]).await, (json!(10), json!("10.00")));
+}
