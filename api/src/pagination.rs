@@ -30,34 +30,37 @@ pub struct Page {
 
 impl Page {
     pub fn parse(first: i32, after: Option<&str>) -> ApiResult<Self> {
-        let mut fields = Vec::new();
-        if !(1..=MAX_PAGE).contains(&first) {
-            fields.push(crate::error::FieldError::new(
-                "first",
-                format!("must be from 1 to {MAX_PAGE}"),
-            ));
+        let (first, after) = parse_page(first, after, decode, "is not a cursor this API gave out")?;
+        Ok(Self { first, after })
+    }
+}
+
+/// `first` (1 to `MAX_PAGE`) and `after` read by `decode`, or both fields' errors at once.
+fn parse_page<K>(
+    first: i32,
+    after: Option<&str>,
+    decode: impl Fn(&str) -> Option<K>,
+    bad_cursor: &str,
+) -> ApiResult<(u64, Option<K>)> {
+    let mut fields = Vec::new();
+    if !(1..=MAX_PAGE).contains(&first) {
+        fields.push(crate::error::FieldError::new(
+            "first",
+            format!("must be from 1 to {MAX_PAGE}"),
+        ));
+    }
+    let after = match after.map(|cursor| decode(cursor)) {
+        None => None,
+        Some(Some(key)) => Some(key),
+        Some(None) => {
+            fields.push(crate::error::FieldError::new("after", bad_cursor));
+            None
         }
-        let after = match after {
-            None => None,
-            Some(cursor) => match decode(cursor) {
-                Some(id) => Some(id),
-                None => {
-                    fields.push(crate::error::FieldError::new(
-                        "after",
-                        "is not a cursor this API gave out",
-                    ));
-                    None
-                }
-            },
-        };
-        if fields.is_empty() {
-            Ok(Self {
-                first: u64::try_from(first).unwrap_or(1),
-                after,
-            })
-        } else {
-            Err(ApiError::BadUserInput(fields))
-        }
+    };
+    if fields.is_empty() {
+        Ok((u64::try_from(first).unwrap_or(1), after))
+    } else {
+        Err(ApiError::BadUserInput(fields))
     }
 }
 
@@ -123,34 +126,13 @@ pub struct KeyedPage {
 
 impl KeyedPage {
     pub fn parse(first: i32, after: Option<&str>) -> ApiResult<Self> {
-        let mut fields = Vec::new();
-        if !(1..=MAX_PAGE).contains(&first) {
-            fields.push(crate::error::FieldError::new(
-                "first",
-                format!("must be from 1 to {MAX_PAGE}"),
-            ));
-        }
-        let after = match after {
-            None => None,
-            Some(cursor) => match decode_keyed(cursor) {
-                Some(key) => Some(key),
-                None => {
-                    fields.push(crate::error::FieldError::new(
-                        "after",
-                        "is not a cursor this API gave out for this order",
-                    ));
-                    None
-                }
-            },
-        };
-        if fields.is_empty() {
-            Ok(Self {
-                first: u64::try_from(first).unwrap_or(1),
-                after,
-            })
-        } else {
-            Err(ApiError::BadUserInput(fields))
-        }
+        let (first, after) = parse_page(
+            first,
+            after,
+            decode_keyed,
+            "is not a cursor this API gave out for this order",
+        )?;
+        Ok(Self { first, after })
     }
 }
 
@@ -179,13 +161,18 @@ fn decode_keyed(cursor: &str) -> Option<(i64, Uuid)> {
 
 /// `edges` for a keyed page: `key` gives a row's number and id.
 pub fn keyed_edges<R, E>(
-    mut rows: Vec<R>,
+    rows: Vec<R>,
     page: KeyedPage,
     key: impl Fn(&R) -> (i64, Uuid),
     edge: impl Fn(String, R) -> E,
 ) -> (Vec<E>, PageInfo) {
-    let has_next_page = rows.len() as u64 > page.first;
-    rows.truncate(usize::try_from(page.first).unwrap_or(usize::MAX));
+    let (rows, has_next_page) = split(
+        rows,
+        Page {
+            first: page.first,
+            after: None,
+        },
+    );
     let end_cursor = rows.last().map(|r| encode_keyed(key(r)));
     let edges = rows
         .into_iter()
