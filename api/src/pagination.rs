@@ -49,7 +49,7 @@ fn parse_page<K>(
             format!("must be from 1 to {MAX_PAGE}"),
         ));
     }
-    let after = match after.map(|cursor| decode(cursor)) {
+    let after = match after.map(decode) {
         None => None,
         Some(Some(key)) => Some(key),
         Some(None) => {
