@@ -76,6 +76,7 @@ pub struct Config {
     pub redis: RedisConfig,
     pub auth: AuthConfig,
     pub orders: OrderConfig,
+    pub queue: QueueConfig,
     pub payments: PaymentConfig,
     pub limits: Limits,
 }
@@ -124,6 +125,17 @@ pub struct OrderConfig {
     /// How long an unpaid order holds its ticket.
     pub ttl: Duration,
     pub max_live: u32,
+}
+
+/// The on-sale queue of events with `onSaleAt`.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueConfig {
+    /// How long before `onSaleAt` buyers may join.
+    pub opens_before: Duration,
+    /// Buyers admitted per event per second, all replicas together.
+    pub admit_per_second: u64,
+    /// How long an admission lets its buyer order.
+    pub admission: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -298,6 +310,29 @@ impl Config {
             1,
             24 * 3600,
         )?);
+        let queue = QueueConfig {
+            opens_before: Duration::from_secs(parse_number::<u64>(
+                get("QUEUE_OPENS_BEFORE_SECONDS"),
+                "QUEUE_OPENS_BEFORE_SECONDS",
+                1800,
+                0,
+                7 * 24 * 3600,
+            )?),
+            admit_per_second: parse_number::<u64>(
+                get("QUEUE_ADMIT_PER_SECOND"),
+                "QUEUE_ADMIT_PER_SECOND",
+                50,
+                1,
+                100_000,
+            )?,
+            admission: Duration::from_secs(parse_number::<u64>(
+                get("QUEUE_ADMISSION_SECONDS"),
+                "QUEUE_ADMISSION_SECONDS",
+                600,
+                1,
+                24 * 3600,
+            )?),
+        };
 
         let stripe_api_base = get("STRIPE_API_BASE");
         if let Some(base) = &stripe_api_base
@@ -490,6 +525,7 @@ impl Config {
                 ttl: order_ttl,
                 max_live: max_live_orders,
             },
+            queue,
             payments: PaymentConfig {
                 processor: payment_processor,
                 stripe_secret_key,

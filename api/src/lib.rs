@@ -27,6 +27,7 @@ pub mod orders;
 pub mod outbox;
 pub mod pagination;
 pub mod payments;
+pub mod queue;
 pub mod schema;
 pub mod startup;
 pub mod state;

@@ -26,6 +26,7 @@ use crate::{
         processor::{Processor, StripeProcessor, TestProcessor},
         types::ChargeLoader,
     },
+    queue::QueueService,
     schema::{
         self, ErrorCodes,
         documents::{DocumentLimits, Documents},
@@ -77,12 +78,19 @@ impl Application {
         );
         let tickets = TicketService::new(db.clone(), events.clone());
         let catalogue = EventService::new(db.clone(), events.clone());
+        let queue = QueueService::new(
+            db.clone(),
+            stores.queues.clone(),
+            events.clone(),
+            config.queue,
+        );
         let orders = OrderService::new(
             db.clone(),
             stores.locks.clone(),
             events.clone(),
             config.orders.ttl,
             config.orders.max_live,
+            queue.clone(),
         );
         let payments = PaymentService::new(
             db.clone(),
@@ -114,6 +122,7 @@ impl Application {
             .data(tickets)
             .data(catalogue)
             .data(orders.clone())
+            .data(queue.clone())
             .data(payments.clone())
             .data(async_graphql::dataloader::DataLoader::new(
                 ChargeLoader(db.clone()),
@@ -156,6 +165,7 @@ impl Application {
                 auth,
                 events,
                 orders,
+                queue,
                 payments,
                 metrics,
                 shutdown: Shutdown::default(),
@@ -230,6 +240,7 @@ impl Application {
             tokio::spawn(self.state.events.clone().run_marker(stop.clone())),
             tokio::spawn(self.state.orders.clone().learn_sellers(stop.clone())),
             tokio::spawn(expiration.run(stop.clone())),
+            tokio::spawn(self.state.queue.clone().run(stop.clone())),
             tokio::spawn(self.state.payments.clone().run_reconciler(stop.clone())),
             tokio::spawn(
                 self.state

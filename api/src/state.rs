@@ -13,6 +13,7 @@ use crate::{
     orders::OrderService,
     outbox::Events,
     payments::PaymentService,
+    queue::QueueService,
     schema::{AppSchema, persisted::PersistedQueries},
     store::Stores,
 };
@@ -46,6 +47,7 @@ pub struct SharedState {
     pub auth: AuthService,
     pub events: Events,
     pub orders: OrderService,
+    pub queue: QueueService,
     pub payments: PaymentService,
     pub metrics: Metrics,
     pub shutdown: Shutdown,

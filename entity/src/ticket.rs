@@ -36,10 +36,12 @@ pub struct Model {
     pub version: i32,
     pub status: TicketStatus,
     pub seller_id: Uuid,
-    /// The event it is listed for, if any, and when that event starts (copied: events never
-    /// change, and the reserving `UPDATE` checks it without reading the event).
+    /// The event it is listed for, if any, when that event starts and when it goes on sale
+    /// through its queue (copied: events never change, and the reserving `UPDATE` checks them
+    /// without reading the event).
     pub event_id: Option<Uuid>,
     pub event_starts_at: Option<DateTimeUtc>,
+    pub event_on_sale_at: Option<DateTimeUtc>,
     pub reserved_order_id: Option<Uuid>,
     pub reserved_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

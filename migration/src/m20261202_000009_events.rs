@@ -106,6 +106,25 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Tickets::Table)
+                    .add_column(timestamp_with_time_zone_null(TicketEvents::EventOnSaleAt))
+                    .to_owned(),
+            )
+            .await?;
+        // The events whose on-sale queue may be running.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_events_on_sale")
+                    .table(Events::Table)
+                    .col(Events::OnSaleAt)
+                    .and_where(Expr::col(Events::OnSaleAt).is_not_null())
+                    .to_owned(),
+            )
+            .await?;
         if manager.get_database_backend() == DbBackend::Postgres {
             manager
                 .create_foreign_key(
@@ -149,7 +168,11 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        for col in [TicketEvents::EventStartsAt, TicketEvents::EventId] {
+        for col in [
+            TicketEvents::EventOnSaleAt,
+            TicketEvents::EventStartsAt,
+            TicketEvents::EventId,
+        ] {
             manager
                 .alter_table(
                     Table::alter()
@@ -226,8 +249,11 @@ pub enum Events {
     UpdatedAt,
 }
 
+/// The columns tickets get (their names are those of the variants: `event_id`, …).
 #[derive(DeriveIden)]
+#[allow(clippy::enum_variant_names)]
 enum TicketEvents {
     EventId,
     EventStartsAt,
+    EventOnSaleAt,
 }

@@ -25,7 +25,7 @@ use crate::{
     ids::TicketId,
     outbox::{self, DomainEvent, EventPayload},
     store::LockOutcome,
-    tickets::{self, model::Ticket},
+    tickets::{self, model::Ticket, service::Reserve},
 };
 
 /// A lock whose order never reached the database (its process died mid-request) is taken back
@@ -184,19 +184,36 @@ impl OrderService {
         let now = db::now();
         let expires_at = now + self.ttl;
         let txn = db::begin_write(&self.db).await?;
-        let ticket = tickets::service::reserve(
-            &txn,
-            &tickets::service::Reservation {
-                ticket_id,
-                order_id,
-                buyer_id: viewer.user_id,
-                expected_version,
-                until: expires_at,
-                now,
-            },
-            buyer_lock(&txn, viewer.user_id),
-        )
-        .await?;
+        let mut reservation = tickets::service::Reservation {
+            ticket_id,
+            order_id,
+            buyer_id: viewer.user_id,
+            expected_version,
+            until: expires_at,
+            now,
+            admitted: false,
+        };
+        let ticket =
+            match tickets::service::reserve(&txn, &reservation, buyer_lock(&txn, viewer.user_id))
+                .await?
+            {
+                Reserve::Done(ticket) => ticket,
+                Reserve::Queued { event, on_sale_at } => {
+                    // A ticket of an event on sale through its queue: only with an admission.
+                    self.queue
+                        .check_admitted(viewer.user_id.into(), event, on_sale_at)
+                        .await?;
+                    reservation.admitted = true;
+                    match tickets::service::reserve(&txn, &reservation, None).await? {
+                        Reserve::Done(ticket) => ticket,
+                        Reserve::Queued { .. } => {
+                            return Err(ApiError::internal(anyhow::anyhow!(
+                                "an admitted reservation was sent to the queue"
+                            )));
+                        }
+                    }
+                }
+            };
         self.remember_seller(&ticket);
         // After the buyer's lock (taken by the statement above), so this count sees every order
         // the buyer's other requests committed.

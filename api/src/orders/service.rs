@@ -20,6 +20,7 @@ use crate::{
     ids::OrderId,
     outbox::{DomainEvent, EventPayload, Events},
     pagination::Page,
+    queue::QueueService,
     store::LockStore,
 };
 
@@ -37,6 +38,8 @@ pub struct OrderService {
     /// Ticket → seller, for tickets this process has read: lets a request for a held ticket be
     /// answered from the lock store alone (see `create`).
     pub(super) sellers: Bounded<Uuid, Uuid>,
+    /// Asked before a ticket of an event on sale through its queue is reserved.
+    pub(super) queue: QueueService,
 }
 
 pub fn not_found() -> ApiError {
@@ -61,6 +64,7 @@ impl OrderService {
         events: Events,
         ttl: Duration,
         max_live: u32,
+        queue: QueueService,
     ) -> Self {
         Self {
             db,
@@ -69,6 +73,7 @@ impl OrderService {
             ttl,
             max_live: u64::from(max_live),
             sellers: Bounded::new(SELLERS_KEPT),
+            queue,
         }
     }
 

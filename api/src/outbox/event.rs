@@ -12,6 +12,7 @@ use crate::{
     ids::{DomainEventId, UserId},
     orders::model::Order,
     payments::model::Charge,
+    queue::model::QueueAdvanced,
     tickets::model::Ticket,
 };
 
@@ -43,6 +44,9 @@ pub enum EventPayload {
     OrderUpdated(Order),
     OrderExpired(Order),
     ChargeCreated(Charge),
+    /// An admission step of an event's queue: sent on the bus only, never stored (the queue's
+    /// state lives in its store), for `queueUpdated`.
+    QueueAdvanced(QueueAdvanced),
     /// Every replica closes the revoked sessions' WebSockets, and their subscriptions end. No
     /// GraphQL subscription delivers it.
     SessionsRevoked(SessionsRevoked),
@@ -62,6 +66,7 @@ impl EventPayload {
             EventPayload::OrderUpdated(_) => "OrderUpdated",
             EventPayload::OrderExpired(_) => "OrderExpired",
             EventPayload::ChargeCreated(_) => "ChargeCreated",
+            EventPayload::QueueAdvanced(_) => "QueueAdvanced",
             EventPayload::SessionsRevoked(_) => "SessionsRevoked",
         }
     }

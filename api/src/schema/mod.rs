@@ -19,16 +19,25 @@ use crate::{
     metrics::Metrics,
     orders::resolvers::{OrderMutation, OrderQuery, OrderSubscription},
     payments::resolvers::{PaymentMutation, PaymentQuery, PaymentSubscription},
+    queue::resolvers::{QueueMutation, QueueQuery, QueueSubscription},
     tickets::resolvers::{TicketMutation, TicketQuery, TicketSubscription},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(AuthQuery, EventQuery, TicketQuery, OrderQuery, PaymentQuery);
+pub struct Query(
+    AuthQuery,
+    EventQuery,
+    QueueQuery,
+    TicketQuery,
+    OrderQuery,
+    PaymentQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     AuthMutation,
     EventMutation,
+    QueueMutation,
     TicketMutation,
     OrderMutation,
     PaymentMutation,
@@ -38,6 +47,7 @@ pub struct Mutation(
 pub struct Subscription(
     AuthSubscription,
     EventSubscription,
+    QueueSubscription,
     TicketSubscription,
     OrderSubscription,
     PaymentSubscription,

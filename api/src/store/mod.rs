@@ -83,6 +83,8 @@ pub const BUS_CAPACITY: usize = 65_536;
 pub struct Stores {
     pub locks: Arc<dyn LockStore>,
     pub bus: Arc<dyn EventBus>,
+    /// The on-sale queues (`queue`), in the same place.
+    pub queues: Arc<dyn crate::queue::store::QueueStore>,
 }
 
 impl Stores {
@@ -91,12 +93,17 @@ impl Stores {
         Self {
             locks: store.clone(),
             bus: store,
+            queues: Arc::new(crate::queue::memory::MemoryQueues::default()),
         }
     }
 
     pub async fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let store = Arc::new(redis::RedisStore::connect(url, prefix).await?);
         Ok(Self {
+            queues: Arc::new(crate::queue::redis::RedisQueues::new(
+                store.connection(),
+                prefix,
+            )),
             locks: store.clone(),
             bus: store,
         })

@@ -139,6 +139,11 @@ impl RedisStore {
         format!("{}{key}", self.prefix)
     }
 
+    /// A handle on the command connection, for the other stores kept in the same Redis.
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
     async fn holder_script(
         &self,
         script: &Script,

@@ -81,6 +81,7 @@ impl TicketService {
             seller_id: Set(viewer.user_id),
             event_id: Set(event.as_ref().map(|e| e.id)),
             event_starts_at: Set(event.as_ref().map(|e| e.starts_at)),
+            event_on_sale_at: Set(event.as_ref().and_then(|e| e.on_sale_at)),
             reserved_order_id: Set(None),
             reserved_until: Set(None),
             created_at: Set(now),
@@ -283,6 +284,21 @@ pub struct Reservation {
     pub expected_version: Option<i32>,
     pub until: DateTime<Utc>,
     pub now: DateTime<Utc>,
+    /// Whether the buyer's admission from the on-sale queue of the ticket's event was checked;
+    /// without it, a ticket of a queued event is not reserved (`Reserve::Queued`).
+    pub admitted: bool,
+}
+
+/// What `reserve` did.
+#[derive(Debug)]
+pub enum Reserve {
+    Done(ticket::Model),
+    /// Nothing: the ticket's event sells through its queue from `on_sale_at`, which has passed;
+    /// ask the queue about the buyer and try again `admitted`.
+    Queued {
+        event: EventId,
+        on_sale_at: DateTime<Utc>,
+    },
 }
 
 /// Reserves an `AVAILABLE` ticket inside the caller's transaction, in one `UPDATE … RETURNING`,
@@ -293,7 +309,7 @@ pub async fn reserve(
     conn: &impl ConnectionTrait,
     r: &Reservation,
     also: Option<SimpleExpr>,
-) -> ApiResult<ticket::Model> {
+) -> ApiResult<Reserve> {
     let mut update = ticket::Entity::update_many()
         .col_expr(ticket::Column::Status, Expr::value(TicketStatus::Reserved))
         .col_expr(ticket::Column::ReservedOrderId, Expr::value(r.order_id))
@@ -314,14 +330,28 @@ pub async fn reserve(
     if let Some(version) = r.expected_version {
         update = update.filter(ticket::Column::Version.eq(version));
     }
+    if !r.admitted {
+        update = update.filter(ticket::Column::EventOnSaleAt.is_null());
+    }
     if let Some(condition) = also {
         update = update.filter(condition);
     }
     if let Some(reserved) = update.exec_with_returning(conn).await?.pop() {
-        return Ok(reserved);
+        return Ok(Reserve::Done(reserved));
     }
     let current = get_model(conn, r.ticket_id).await?.ok_or_else(not_found)?;
     check_orderable(&current, r.buyer_id, r.expected_version, r.now)?;
+    if let (Some(event), Some(on_sale_at)) = (current.event_id, current.event_on_sale_at)
+        && !r.admitted
+    {
+        if r.now < on_sale_at {
+            return Err(crate::queue::service::not_on_sale_yet(on_sale_at));
+        }
+        return Ok(Reserve::Queued {
+            event: event.into(),
+            on_sale_at,
+        });
+    }
     Err(ApiError::Conflict(
         "the ticket was just reserved or changed".into(),
     ))
@@ -412,4 +442,24 @@ pub async fn mark_sold(
         .exec_with_returning(conn)
         .await?
         .pop())
+}
+
+/// Whether every ticket of the event is sold: some are, and none is `AVAILABLE` or `RESERVED`
+/// (two steps down an index, whatever the event's size).
+pub async fn sold_out(conn: &impl ConnectionTrait, event: EventId) -> ApiResult<bool> {
+    let any = |statuses: Vec<TicketStatus>| {
+        ticket::Entity::find()
+            .select_only()
+            .column(ticket::Column::Id)
+            .filter(ticket::Column::EventId.eq(event.uuid()))
+            .filter(ticket::Column::Status.is_in(statuses))
+            .limit(1)
+            .into_tuple::<Uuid>()
+            .one(conn)
+    };
+    let open = any(vec![TicketStatus::Available, TicketStatus::Reserved]).await?;
+    if open.is_some() {
+        return Ok(false);
+    }
+    Ok(any(vec![TicketStatus::Sold]).await?.is_some())
 }

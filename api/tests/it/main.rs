@@ -17,6 +17,7 @@ mod orders;
 mod outbox;
 mod payments;
 mod persisted;
+mod queue;
 mod replicas;
 mod schema;
 mod sse;
