@@ -5,6 +5,8 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 export type CreateTicketInput = {
+  /** The event it is for, which must not have started; omitted: a ticket without an event. */
+  eventId?: string | null | undefined;
   price: string;
   title: string;
 };
