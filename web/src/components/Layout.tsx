@@ -43,6 +43,9 @@ export function Layout({ children }: { children: ReactNode }) {
             <NavLink to="/" end className={navCls}>
               On sale
             </NavLink>
+            <NavLink to="/events" className={navCls}>
+              Events
+            </NavLink>
             <NavLink to="/sell" className={navCls}>
               Sell
             </NavLink>
