@@ -29,7 +29,12 @@ export function EventAvailability({ event, listed, large }: { event: Counts; lis
     );
   }
   return (
-    <span data-testid="event-availability" data-available={event.availableCount} className="flex flex-col items-end text-right">
+    <span
+      data-testid="event-availability"
+      data-available={event.availableCount}
+      // Under the name on a phone (large, on the event page): aligned with it there.
+      className={`flex flex-col ${large ? 'items-start text-left sm:items-end sm:text-right' : 'items-end text-right'}`}
+    >
       <span className={`whitespace-nowrap font-semibold tabular-nums text-slate-900 ${large ? 'text-xl' : ''}`} data-testid="event-lowest-price">
         from {formatPrice(event.lowestPrice!)}
       </span>
