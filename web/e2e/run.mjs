@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { API_BIN, CHROMIUM, CHROMIUM_ARGS, TMP, WEB_ROOT, startServer } from './lib.mjs';
-import { storyBuyAndPay, storyExpiry, storyGraphiql, storyReconnect } from './stories.mjs';
+import { storyBuyAndPay, storyEvents, storyExpiry, storyGraphiql, storyReconnect } from './stories.mjs';
 
 const EXPIRY_TTL = Number(process.env.E2E_ORDER_TTL_SECONDS || 8);
 const started = Date.now();
@@ -30,6 +30,7 @@ try {
 
   const stories = [
     ['story 1: list, live listing, buy, reserved live, pay, receipt, sold everywhere', () => storyBuyAndPay({ browser, server: main })],
+    ['story 4: events: create, list for one, search, cheapest first, live counts, watch, a cancelled order frees the ticket and the watcher buys it', () => storyEvents({ browser, server: main })],
     ['graphiql: bundled page at /graphql runs a query as the signed-in user', () => storyGraphiql({ browser, server: main })],
     [`story 2: the order expires (ORDER_TTL_SECONDS=${EXPIRY_TTL}) and the ticket is on sale again`, () => storyExpiry({ browser, server: short, ttlSeconds: EXPIRY_TTL })],
     ['reconnect: a lost WebSocket reconnects and refetches what it missed', () => storyReconnect({ browser, server: short })],

@@ -64,6 +64,16 @@ async function listTicket(page, base, title, price, { screenshot } = {}) {
   return id;
 }
 
+/** Waits until `locator` matches exactly `n` elements. */
+async function waitForCount(locator, n, what, timeout = 5_000) {
+  const deadline = Date.now() + timeout;
+  let count;
+  while ((count = await locator.count()) !== n) {
+    if (Date.now() > deadline) throw new Error(`assertion failed: ${what} (${count}, not ${n})`);
+    await sleep(50);
+  }
+}
+
 const badge = (page, ticketId, status) => page.locator(`[data-ticket-id="${ticketId}"] [data-status="${status}"]`);
 
 /** Story 1: list, see it live, buy, see it reserved live, pay, see the receipt and SOLD everywhere. */
@@ -90,7 +100,7 @@ export async function storyBuyAndPay({ browser, server }) {
   await watcher.getByRole('heading', { name: 'All tickets' }).waitFor();
   await sleep(300); // the subscriptions are set up
 
-  const ticketId = await listTicket(seller, base, 'Opera night, row 5', '20.50', { screenshot: 'sell' });
+  const ticketId = await listTicket(seller, base, 'Opera night, row 5', '20.50');
 
   // It shows up on the buyer's landing page without a reload.
   await badge(buyer, ticketId, 'AVAILABLE').waitFor({ timeout: 5_000 });
@@ -204,6 +214,158 @@ export async function storyExpiry({ browser, server, ttlSeconds }) {
   assert(!(await seller.getByRole('button', { name: 'Edit' }).isDisabled()), 'the seller can edit again');
   await Promise.all([seller, buyer].map((p) => p.context().close()));
   return `expiry confirmed on screen ${lag} ms after expiresAt`;
+}
+
+/** "2027-01-31T19:30" `days` from now, for a datetime-local input (the contexts run in UTC). */
+function localInput(days, hour = 19) {
+  const d = new Date(Date.now() + days * 86_400_000);
+  d.setUTCHours(hour, 30, 0, 0);
+  return d.toISOString().slice(0, 16);
+}
+
+/**
+ * Story 4: events. An organizer creates an event; a seller lists two tickets for it (picking it,
+ * then from the event page's link); the events page finds it as you type; the event page lists
+ * the tickets cheapest first; a buyer reserves the cheapest and the counts drop live elsewhere; a
+ * watcher (signed in, max price) and a visitor on a phone (signed out, any price) watch the event;
+ * the buyer cancels, the ticket shows up at once under "Just available" for both, and the watcher
+ * buys it from there.
+ */
+export async function storyEvents({ browser, server }) {
+  const base = server.url;
+  const organizer = await newPage(browser, { label: 'organizer' });
+  const seller = await newPage(browser, { label: 'seller' });
+  const buyer = await newPage(browser, { label: 'buyer' });
+  const watcher = await newPage(browser, { label: 'watcher' });
+  const phone = await newPage(browser, { viewport: PHONE, label: 'phone' }); // signed out
+
+  // Two more events, by another organizer through the API, so the search has something to leave out.
+  const { signUp: other } = await gql(server, `mutation { signUp(email: "organizer2@example.com", password: "${PASSWORD}") { token } }`);
+  const create = (name, venue, city, startsAt) =>
+    gql(
+      server,
+      'mutation($i: CreateEventInput!) { createEvent(input: $i) { id } }',
+      { i: { name, venue, city, startsAt: new Date(`${startsAt}:00Z`).toISOString() } },
+      other.token,
+    );
+  await create('Mahler 5, Berliner Philharmoniker', 'Philharmonie', 'Berlin', localInput(20));
+  await create('Zürich Opera Gala', 'Opernhaus', 'Zürich', localInput(10));
+
+  // The organizer creates the event; a start in the past is refused before anything is sent.
+  await signUp(organizer, base, 'organizer@example.com');
+  await organizer.getByRole('link', { name: 'Events' }).click();
+  await organizer.getByRole('link', { name: 'Create event' }).click();
+  await organizer.waitForURL(`${base}/events/new`);
+  await organizer.getByLabel('Name').fill('Berlin Jazz Festival');
+  await organizer.getByLabel('Venue').fill('Haus der Berliner Festspiele');
+  await organizer.getByLabel('City').fill('Berlin');
+  await organizer.getByLabel('Starts at').fill(localInput(-1));
+  await organizer.getByRole('button', { name: 'Create event' }).click();
+  await organizer.getByText('Starts at must be in the future').waitFor();
+  await organizer.getByLabel('Starts at').fill(localInput(30));
+  await organizer.getByRole('button', { name: 'Create event' }).click();
+  await organizer.waitForURL(/\/events\/[0-9a-f-]+$/);
+  const eventId = organizer.url().split('/').pop();
+  await organizer.getByRole('heading', { level: 1, name: 'Berlin Jazz Festival' }).waitFor();
+  await organizer.getByText('You organise this event.').waitFor();
+  await organizer.getByTestId('event-availability').filter({ hasText: 'No tickets yet' }).waitFor();
+
+  // The seller lists a ticket, picking the event by searching for it.
+  await signUp(seller, base, 'seller4@example.com');
+  await seller.goto(`${base}/sell`);
+  await seller.getByLabel('Title').fill('Balcony, seat 12');
+  await seller.getByLabel('Price (USD)').fill('40');
+  await seller.getByRole('combobox', { name: 'Event (optional)' }).fill('jazz berl');
+  const option = seller.getByRole('option', { name: /Berlin Jazz Festival/ });
+  await waitForCount(seller.getByRole('option'), 1, 'the picker shows only the matching event');
+  await option.waitFor();
+  await shot(seller, 'sell');
+  await option.click();
+  await seller.getByRole('group', { name: 'Event' }).filter({ hasText: 'Berlin Jazz Festival' }).waitFor();
+  await seller.getByRole('button', { name: 'List ticket' }).click();
+  await seller.waitForURL(/\/tickets\/[0-9a-f-]+$/);
+  const balcony = seller.url().split('/').pop();
+  await seller.getByTestId('ticket-event').getByRole('link', { name: 'Berlin Jazz Festival' }).click();
+  await seller.waitForURL(`${base}/events/${eventId}`);
+  // A second one from the event page's own link: the event is already picked.
+  await seller.getByRole('link', { name: 'Sell a ticket for this event' }).click();
+  await seller.getByRole('group', { name: 'Event' }).filter({ hasText: 'Berlin Jazz Festival' }).waitFor();
+  await seller.getByLabel('Title').fill('Front row, seat 1');
+  await seller.getByLabel('Price (USD)').fill('65');
+  await seller.getByRole('button', { name: 'List ticket' }).click();
+  await seller.waitForURL(/\/tickets\/[0-9a-f-]+$/);
+  await seller.getByTestId('ticket-event').waitFor();
+
+  // The events page searches as you type, with the search in the URL.
+  await signUp(buyer, base, 'buyer4@example.com');
+  await buyer.getByRole('link', { name: 'Events' }).click();
+  await buyer.getByRole('heading', { name: 'Events' }).waitFor();
+  await buyer.locator(`[data-event-id="${eventId}"]`).waitFor();
+  await waitForCount(buyer.locator('[data-event-id]'), 3, 'three upcoming events');
+  const search = buyer.getByRole('searchbox', { name: 'Search events' });
+  await search.fill('polka');
+  await buyer.getByText('No events match “polka”.').waitFor();
+  await search.fill('berlin');
+  await buyer.waitForURL(`${base}/events?q=berlin`);
+  await buyer.getByRole('list', { name: 'Events matching berlin' }).waitFor();
+  await waitForCount(buyer.locator('[data-event-id]'), 2, 'two events match "berlin"');
+  const row = buyer.locator(`[data-event-id="${eventId}"]`);
+  await row.getByTestId('event-lowest-price').filter({ hasText: 'from $40.00' }).waitFor();
+  await row.getByTestId('event-available-count').filter({ hasText: '2 on sale' }).waitFor();
+  await shot(buyer, 'events');
+
+  // The event page: cheapest first. A watcher has it open too.
+  await signUp(watcher, base, 'watcher4@example.com');
+  await watcher.goto(`${base}/events/${eventId}`);
+  await row.getByRole('link', { name: 'Berlin Jazz Festival' }).click();
+  await buyer.waitForURL(`${base}/events/${eventId}`);
+  const listed = buyer.getByTestId('ticket-list').getByRole('link');
+  await listed.first().waitFor();
+  const titles = await listed.allTextContents();
+  assert(JSON.stringify(titles) === JSON.stringify(['Balcony, seat 12', 'Front row, seat 1']), `cheapest first: ${titles}`);
+  await buyer.getByTestId('event-lowest-price').filter({ hasText: 'from $40.00' }).waitFor();
+  await shot(buyer, 'event');
+  await watcher.getByTestId('event-available-count').filter({ hasText: '2 on sale' }).waitFor();
+  await sleep(300); // the watcher's subscriptions are set up
+
+  // The buyer reserves the cheapest; the watcher's counts and list follow, live.
+  await listed.first().click();
+  await buyer.waitForURL(`${base}/tickets/${balcony}`);
+  await buyer.getByRole('button', { name: 'Buy for $40.00' }).click();
+  await buyer.waitForURL(/\/orders\/[0-9a-f-]+$/);
+  await buyer.getByTestId('countdown').waitFor();
+  await watcher.getByTestId('event-live').filter({ hasText: '1 on sale · from $65.00' }).waitFor({ timeout: 5_000 });
+  await watcher.locator(`[data-testid="ticket-list"] [data-ticket-id="${balcony}"]`).waitFor({ state: 'detached', timeout: 5_000 });
+
+  // Two watch it: the watcher up to $50, a visitor on a phone, signed out, at any price.
+  await watcher.getByLabel('Max price (USD)').fill('50');
+  await watcher.getByRole('button', { name: 'Watch' }).click();
+  await watcher.getByTestId('watching').filter({ hasText: 'at or under $50.00' }).waitFor();
+  await phone.goto(`${base}/events/${eventId}`);
+  await phone.getByTestId('event-live').filter({ hasText: '1 on sale' }).waitFor();
+  await phone.getByRole('button', { name: 'Watch' }).click();
+  await phone.getByTestId('watching').filter({ hasText: 'at any price' }).waitFor();
+  await sleep(300);
+
+  // The buyer changes their mind: the ticket frees up and both see it at once.
+  await buyer.getByRole('button', { name: 'Cancel order' }).click();
+  await buyer.getByTestId('order-status').locator('[data-status="CANCELLED"]').waitFor();
+  const freed = watcher.locator(`[data-testid="just-available"] [data-ticket-id="${balcony}"]`);
+  await freed.waitFor({ timeout: 5_000 });
+  await phone.locator(`[data-testid="just-available"] [data-ticket-id="${balcony}"]`).getByRole('link', { name: 'Sign in to buy' }).waitFor({ timeout: 5_000 });
+  await watcher.getByTestId('event-live').filter({ hasText: '2 on sale · from $40.00' }).waitFor({ timeout: 5_000 });
+  await freed.scrollIntoViewIfNeeded();
+  await shot(watcher, 'event-watch');
+
+  // The watcher buys it from "Just available" and gets the order.
+  await freed.getByRole('button', { name: 'Buy for $40.00' }).click();
+  await watcher.waitForURL(/\/orders\/[0-9a-f-]+$/);
+  await watcher.getByTestId('countdown').filter({ hasText: /left to pay/ }).waitFor();
+  await watcher.getByText('Balcony, seat 12').first().waitFor();
+  // …and the visitor's list says it is gone again.
+  await phone.locator(`[data-testid="just-available"] [data-ticket-id="${balcony}"] [data-status="RESERVED"]`).waitFor({ timeout: 5_000 });
+
+  await Promise.all([organizer, seller, buyer, watcher, phone].map((p) => p.context().close()));
 }
 
 /**

@@ -3,6 +3,9 @@ import { Layout } from './components/Layout';
 import { RequireAuth } from './components/RequireAuth';
 import { PageTitle } from './components/ui';
 import { AuthPage } from './pages/AuthPage';
+import { CreateEventPage } from './pages/CreateEventPage';
+import { EventPage } from './pages/EventPage';
+import { EventsPage } from './pages/EventsPage';
 import { LandingPage } from './pages/LandingPage';
 import { MyOrdersPage } from './pages/MyOrdersPage';
 import { MyTicketsPage } from './pages/MyTicketsPage';
@@ -17,6 +20,9 @@ const TITLES: [RegExp, string][] = [
   [/^\/signin/, 'Sign in'],
   [/^\/signup/, 'Sign up'],
   [/^\/sell/, 'Sell a ticket'],
+  [/^\/events\/new$/, 'Create an event'],
+  [/^\/events\/.+/, 'Event'],
+  [/^\/events/, 'Events'],
   [/^\/tickets\//, 'Ticket'],
   [/^\/orders\/.+/, 'Order'],
   [/^\/orders/, 'My orders'],
@@ -49,6 +55,16 @@ export function App() {
             </RequireAuth>
           }
         />
+        <Route path="/events" element={<EventsPage />} />
+        <Route
+          path="/events/new"
+          element={
+            <RequireAuth>
+              <CreateEventPage />
+            </RequireAuth>
+          }
+        />
+        <Route path="/events/:id" element={<EventPage />} />
         <Route path="/tickets/:id" element={<TicketPage />} />
         <Route
           path="/orders"

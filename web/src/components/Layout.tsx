@@ -43,6 +43,9 @@ export function Layout({ children }: { children: ReactNode }) {
             <NavLink to="/" end className={navCls}>
               On sale
             </NavLink>
+            <NavLink to="/events" className={navCls}>
+              Events
+            </NavLink>
             <NavLink to="/sell" className={navCls}>
               Sell
             </NavLink>
@@ -63,7 +66,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <div className="ml-auto flex items-center gap-2 text-sm">
             {me === undefined ? null : me ? (
               <>
-                <span className="max-w-[14rem] truncate text-slate-700" data-testid="signed-in-as">
+                <span className="max-w-[11rem] truncate text-slate-700" data-testid="signed-in-as" title={me.email}>
                   Signed in as <strong>{me.email}</strong>
                 </span>
                 <button

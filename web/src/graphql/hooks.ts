@@ -95,11 +95,22 @@ export function usePagedQuery<N extends { id: string }, D, V extends { first: nu
 
   useOnReconnect(refetchAll);
 
+  // Pages fetched at different times may overlap (a refetched first page can reach into the
+  // second when items left the list meanwhile): each item is shown once, where it first appears.
   const items: N[] = [];
-  for (const c of [firstConn, ...pages.map((p) => p.conn)]) if (c) for (const e of c.edges) items.push(e.node);
+  const seen = new Set<string>();
+  for (const c of [firstConn, ...pages.map((p) => p.conn)]) {
+    for (const e of c?.edges ?? []) {
+      if (seen.has(e.node.id)) continue;
+      seen.add(e.node.id);
+      items.push(e.node);
+    }
+  }
 
   return {
     items,
+    /** The first page's answer, for what a page shows besides the list. */
+    data: first.data,
     /** True until the first page is there. */
     loading: !first.data && first.fetching,
     error: first.data ? null : toApiError(first.error),

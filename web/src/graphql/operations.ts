@@ -13,6 +13,22 @@ export const TicketFieldsFragment = graphql(`
     reservedUntil
     createdAt
     updatedAt
+    eventId
+  }
+`);
+
+export const EventFieldsFragment = graphql(`
+  fragment EventFields on Event {
+    id
+    name
+    venue
+    city
+    startsAt
+    onSaleAt
+    organizerId
+    createdAt
+    availableCount
+    lowestPrice
   }
 `);
 
@@ -121,6 +137,9 @@ export const TicketQuery = graphql(`
   query Ticket($id: ID!) {
     ticket(id: $id) {
       ...TicketFields
+      event {
+        ...EventFields
+      }
     }
   }
 `);
@@ -137,6 +156,85 @@ export const UpdateTicketMutation = graphql(`
   mutation UpdateTicket($id: ID!, $input: UpdateTicketInput!) {
     updateTicket(id: $id, input: $input) {
       ...TicketFields
+    }
+  }
+`);
+
+// `listed` (any ticket at all, whatever its status) tells "sold out" from "no tickets yet" when
+// none is available.
+export const EventsQuery = graphql(`
+  query Events($first: Int!, $after: String, $search: String) {
+    events(first: $first, after: $after, search: $search) {
+      edges {
+        cursor
+        node {
+          ...EventFields
+          listed: tickets(first: 1) {
+            edges {
+              cursor
+            }
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+/** The event picker's suggestions. */
+export const EventOptionsQuery = graphql(`
+  query EventOptions($first: Int!, $search: String) {
+    events(first: $first, search: $search) {
+      edges {
+        node {
+          ...EventFields
+        }
+      }
+    }
+  }
+`);
+
+export const EventQuery = graphql(`
+  query Event($id: ID!) {
+    event(id: $id) {
+      ...EventFields
+    }
+  }
+`);
+
+/** An event and its tickets on sale, cheapest first, page by page. */
+export const EventPageQuery = graphql(`
+  query EventPage($id: ID!, $first: Int!, $after: String) {
+    event(id: $id) {
+      ...EventFields
+      listed: tickets(first: 1) {
+        edges {
+          cursor
+        }
+      }
+      tickets(first: $first, after: $after, status: AVAILABLE, orderBy: PRICE_ASC) {
+        edges {
+          cursor
+          node {
+            ...TicketFields
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+export const CreateEventMutation = graphql(`
+  mutation CreateEvent($input: CreateEventInput!) {
+    createEvent(input: $input) {
+      ...EventFields
     }
   }
 `);
@@ -201,6 +299,22 @@ export const TicketCreatedSubscription = graphql(`
 export const TicketUpdatedSubscription = graphql(`
   subscription TicketUpdated($id: ID) {
     ticketUpdated(id: $id) {
+      ...TicketFields
+    }
+  }
+`);
+
+export const EventUpdatedSubscription = graphql(`
+  subscription EventUpdated($id: ID!) {
+    eventUpdated(id: $id) {
+      ...EventFields
+    }
+  }
+`);
+
+export const TicketAvailableSubscription = graphql(`
+  subscription TicketAvailable($eventId: ID!, $maxPrice: Decimal) {
+    ticketAvailable(eventId: $eventId, maxPrice: $maxPrice) {
       ...TicketFields
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { centsToDecimal, parsePrice, validateEmail, validatePassword, validatePrice, validateTitle } from './validation';
+import { centsToDecimal, localDateTime, parsePrice, validateEmail, validateEventTimes, validatePassword, validatePrice, validateText, validateTitle } from './validation';
 
 describe('prices, as the server parses them', () => {
   it('become exact cents', () => {
@@ -36,6 +36,27 @@ describe('titles', () => {
     expect(validateTitle('😀'.repeat(200))).toBeUndefined(); // 200 characters, 400 UTF-16 units
     expect(validateTitle('é'.repeat(201))).toBe('must be at most 200 characters');
     expect(validateTitle('a\u0000b')).toBe('must not contain control characters');
+  });
+});
+
+describe('events', () => {
+  it('bound names, venues and cities like titles', () => {
+    expect(validateText(' Philharmonie ', 200)).toBeUndefined();
+    expect(validateText('', 200)).toBe('must not be empty');
+    expect(validateText('c'.repeat(101), 100)).toBe('must be at most 100 characters');
+    expect(validateText('a\u0001b', 200)).toBe('must not contain control characters');
+  });
+
+  it('start in the future, and go on sale before that, not in the past', () => {
+    const now = new Date('2026-06-01T12:00').getTime();
+    expect(validateEventTimes('2026-06-02T19:00', '', now)).toEqual({});
+    expect(validateEventTimes('2026-06-02T19:00', '2026-06-01T12:30', now)).toEqual({});
+    expect(validateEventTimes('', '', now)).toEqual({ startsAt: 'is required' });
+    expect(validateEventTimes('2026-06-01T11:59', '', now)).toEqual({ startsAt: 'must be in the future' });
+    expect(validateEventTimes('2026-06-02T19:00', '2026-06-02T19:00', now)).toEqual({ onSaleAt: 'must be before the start' });
+    expect(validateEventTimes('2026-06-02T19:00', '2026-05-01T10:00', now)).toEqual({ onSaleAt: 'must not be in the past' });
+    expect(validateEventTimes('tomorrow', '', now)).toEqual({ startsAt: 'must be a date and time' });
+    expect(localDateTime('2026-06-02T19:00')).toBe(new Date(2026, 5, 2, 19, 0).getTime());
   });
 });
 

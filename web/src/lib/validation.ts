@@ -1,10 +1,13 @@
-// Client-side checks that mirror the server's rules (api/src/tickets/types.rs and
-// api/src/auth/types.rs), so most mistakes are caught before a round trip. The server stays the
+// Client-side checks that mirror the server's rules (api/src/tickets/types.rs,
+// api/src/events/types.rs and api/src/auth/types.rs), so most mistakes are caught before a round trip. The server stays the
 // authority: whatever it says in `extensions.fields` is shown next to the same fields.
 
 export type FieldErrors = Partial<Record<string, string>>;
 
 export const TITLE_MAX = 200;
+export const EVENT_NAME_MAX = 200;
+export const VENUE_MAX = 200;
+export const CITY_MAX = 100;
 export const PRICE_MAX_CENTS = 100_000_000; // 1,000,000.00
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 128;
@@ -17,13 +20,45 @@ export function charCount(s: string): number {
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-export function validateTitle(raw: string): string | undefined {
-  const title = raw.trim();
-  const n = charCount(title);
+/** A trimmed, non-empty line of at most `max` characters (titles, event names, venues, cities). */
+export function validateText(raw: string, max: number): string | undefined {
+  const text = raw.trim();
+  const n = charCount(text);
   if (n === 0) return 'must not be empty';
-  if (n > TITLE_MAX) return `must be at most ${TITLE_MAX} characters`;
-  if (CONTROL.test(title)) return 'must not contain control characters';
+  if (n > max) return `must be at most ${max} characters`;
+  if (CONTROL.test(text)) return 'must not contain control characters';
   return undefined;
+}
+
+export function validateTitle(raw: string): string | undefined {
+  return validateText(raw, TITLE_MAX);
+}
+
+/**
+ * An event's start and on-sale times, as `<input type="datetime-local">` gives them (local time,
+ * empty when not set). `now` is the server's clock in ms.
+ */
+export function validateEventTimes(startsAt: string, onSaleAt: string, now: number): { startsAt?: string; onSaleAt?: string } {
+  const start = localDateTime(startsAt);
+  const sale = localDateTime(onSaleAt);
+  const out: { startsAt?: string; onSaleAt?: string } = {};
+  if (start === null) out.startsAt = 'is required';
+  else if (Number.isNaN(start)) out.startsAt = 'must be a date and time';
+  else if (start <= now) out.startsAt = 'must be in the future';
+  if (sale !== null) {
+    if (Number.isNaN(sale)) out.onSaleAt = 'must be a date and time';
+    else if (sale < now) out.onSaleAt = 'must not be in the past';
+    else if (start !== null && !Number.isNaN(start) && sale >= start) out.onSaleAt = 'must be before the start';
+  }
+  return out;
+}
+
+/** ms since the epoch of a datetime-local value ("2027-03-01T19:00"), null when empty, NaN when unreadable. */
+export function localDateTime(raw: string): number | null {
+  const s = raw.trim();
+  if (s === '') return null;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s)) return Number.NaN;
+  return new Date(s).getTime(); // no offset: read as local time
 }
 
 /**

@@ -4,13 +4,16 @@ import userEvent from '@testing-library/user-event';
 import { TicketPage } from './TicketPage';
 import { gqlError, mockClient } from '../test/mockClient';
 import { renderPage } from '../test/render';
-import { ticket } from '../test/fixtures';
-import type { TicketFieldsFragment } from '../gql/graphql';
+import { event, ticket } from '../test/fixtures';
+import type { EventFieldsFragment, TicketFieldsFragment } from '../gql/graphql';
 
-function setup(me: string | null, server: { current: TicketFieldsFragment; update?: () => ReturnType<typeof gqlError> | { data: unknown } }) {
+function setup(
+  me: string | null,
+  server: { current: TicketFieldsFragment; event?: EventFieldsFragment; update?: () => ReturnType<typeof gqlError> | { data: unknown } },
+) {
   const mock = mockClient((name) => {
     if (name === 'Me') return { data: { me: me ? { __typename: 'User', id: me, email: `${me}@example.com`, createdAt: '2026-01-01T00:00:00Z' } : null } };
-    if (name === 'Ticket') return { data: { ticket: server.current } };
+    if (name === 'Ticket') return { data: { ticket: { ...server.current, event: server.event ?? null } } };
     if (name === 'UpdateTicket') return server.update?.();
     if (name === 'CreateOrder') return gqlError('CONFLICT', 'the ticket changed since version 1');
     return undefined;
@@ -24,6 +27,19 @@ describe('the ticket page', () => {
     setup(null, { current: ticket() });
     const link = await screen.findByRole('link', { name: 'Sign in to buy' });
     expect(link).toHaveAttribute('href', '/signin?next=%2Ftickets%2Ft1');
+  });
+
+  it('names the ticket’s event, linked to its page', async () => {
+    setup(null, { current: ticket({ eventId: 'e1' }), event: event() });
+    const link = await screen.findByRole('link', { name: 'Berlin Jazz Festival' });
+    expect(link).toHaveAttribute('href', '/events/e1');
+    expect(screen.getByTestId('ticket-event')).toHaveTextContent('Philharmonie, Berlin');
+  });
+
+  it('says nothing of an event for a ticket without one', async () => {
+    setup(null, { current: ticket() });
+    await screen.findByRole('link', { name: 'Sign in to buy' });
+    expect(screen.queryByTestId('ticket-event')).not.toBeInTheDocument();
   });
 
   it('disables Buy while the ticket is reserved, live', async () => {

@@ -1,14 +1,14 @@
 import { useCallback, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useClient, useMutation, useQuery } from 'urql';
-import type { TicketFieldsFragment } from '../gql/graphql';
+import type { EventFieldsFragment, TicketFieldsFragment } from '../gql/graphql';
 import { CreateOrderMutation, TicketQuery, TicketUpdatedSubscription, UpdateTicketMutation } from '../graphql/operations';
 import { useSubscriptionEvents } from '../graphql/hooks';
 import { useOnReconnect } from '../graphql/client';
 import { useAuth } from '../auth';
 import { toApiError, type ApiError } from '../lib/errors';
 import { newerTicket } from '../lib/live';
-import { formatDateTime, formatPrice } from '../lib/format';
+import { formatDateTime, formatEventTime, formatPrice } from '../lib/format';
 import { TicketStatusBadge } from '../components/StatusBadge';
 import { TicketForm } from '../components/TicketForm';
 import { Alert, Loading, PageTitle, buttonClass } from '../components/ui';
@@ -49,15 +49,18 @@ export function TicketPage() {
       </div>
     );
   }
-  return <TicketView key={ticket.id} ticket={ticket} reload={reload} see={see} />;
+  // A ticket's event never changes: it is read with the ticket, not pushed.
+  return <TicketView key={ticket.id} ticket={ticket} event={queried?.event ?? null} reload={reload} see={see} />;
 }
 
 function TicketView({
   ticket,
+  event,
   reload,
   see,
 }: {
   ticket: TicketFieldsFragment;
+  event: EventFieldsFragment | null;
   reload: () => Promise<TicketFieldsFragment | null>;
   see: (t: TicketFieldsFragment) => void;
 }) {
@@ -74,6 +77,18 @@ function TicketView({
             <TicketStatusBadge status={ticket.status} />
           </span>
         </div>
+        {event ? (
+          <p className="mt-1 text-sm text-slate-700" data-testid="ticket-event">
+            For{' '}
+            <Link to={`/events/${event.id}`} className="font-medium text-indigo-700 underline">
+              {event.name}
+            </Link>
+            <span className="text-slate-600">
+              {' '}
+              · {event.venue}, {event.city} · <time dateTime={event.startsAt}>{formatEventTime(event.startsAt)}</time>
+            </span>
+          </p>
+        ) : null}
         <dl className="mt-3 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-2">
           <div>
             <dt className="text-slate-500">Price</dt>

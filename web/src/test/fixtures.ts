@@ -1,4 +1,4 @@
-import type { TicketFieldsFragment, OrderFieldsFragment } from '../gql/graphql';
+import type { EventFieldsFragment, TicketFieldsFragment, OrderFieldsFragment } from '../gql/graphql';
 
 export function ticket(over: Partial<TicketFieldsFragment> = {}): TicketFieldsFragment {
   return {
@@ -11,7 +11,37 @@ export function ticket(over: Partial<TicketFieldsFragment> = {}): TicketFieldsFr
     reservedUntil: null,
     createdAt: '2026-01-01T10:00:00Z',
     updatedAt: '2026-01-01T10:00:00Z',
+    eventId: null,
     ...over,
+  };
+}
+
+export function event(over: Partial<EventFieldsFragment> = {}): EventFieldsFragment {
+  return {
+    id: 'e1',
+    name: 'Berlin Jazz Festival',
+    venue: 'Philharmonie',
+    city: 'Berlin',
+    startsAt: '2027-03-01T19:00:00Z',
+    onSaleAt: null,
+    organizerId: 'organizer',
+    createdAt: '2026-01-01T09:00:00Z',
+    availableCount: 0,
+    lowestPrice: null,
+    ...over,
+  };
+}
+
+/** An event as the events list and the event page read it: `listed` says whether it has any ticket. */
+export function listedEvent(over: Partial<EventFieldsFragment> = {}, listed = (over.availableCount ?? 0) > 0) {
+  return { ...event(over), listed: { __typename: 'TicketConnection', edges: listed ? [{ __typename: 'TicketEdge', cursor: 'x' }] : [] } };
+}
+
+export function eventConnection<N extends { id: string }>(nodes: N[], hasNextPage = false) {
+  return {
+    __typename: 'EventConnection',
+    edges: nodes.map((n) => ({ __typename: 'EventEdge', cursor: `c-${n.id}`, node: n })),
+    pageInfo: { __typename: 'PageInfo', hasNextPage, endCursor: nodes.length ? `c-${nodes[nodes.length - 1].id}` : null },
   };
 }
 
