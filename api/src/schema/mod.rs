@@ -108,13 +108,20 @@ fn coded(error: &mut ServerError) {
 
 /// The input field an input-coercion error of async-graphql is about, where its message says:
 /// `Invalid value for argument "first", …` names an argument (the last segment of a path such as
-/// `input.title`); a `Decimal` that does not parse is a price, the only decimal input there is.
+/// `input.title`). A `Decimal` that does not parse names nothing: inside an input object
+/// ("occurred while parsing …") it is a ticket's `price`, the only decimal field of an input;
+/// otherwise it is `maxPrice`, the only decimal argument.
 fn blamed_field(message: &str) -> Option<FieldError> {
     if message.starts_with("Failed to parse \"Decimal\"")
         || message.starts_with("Expected input type \"Decimal\"")
     {
+        let field = if message.contains("occurred while parsing") {
+            "price"
+        } else {
+            "maxPrice"
+        };
         return Some(FieldError::new(
-            "price",
+            field,
             "must be a decimal number such as 20.00",
         ));
     }

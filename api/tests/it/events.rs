@@ -648,6 +648,27 @@ async fn the_waiting_list_hears_every_ticket_that_frees_up_at_or_under_its_price
             .await
             .is_none()
     );
+
+    // A limit that is no decimal is told on `maxPrice`.
+    let mut bad = watch(
+        &app,
+        "b",
+        WAITING_LIST,
+        json!({ "e": e["id"], "max": "abc" }),
+    )
+    .await;
+    let refused = bad
+        .next_data("b", Duration::from_secs(5))
+        .await
+        .expect("an answer");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{refused}"
+    );
+    assert_eq!(
+        refused["errors"][0]["extensions"]["fields"][0]["field"], "maxPrice",
+        "{refused}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
