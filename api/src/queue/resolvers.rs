@@ -161,13 +161,16 @@ impl Watch {
         let store = self.service.store();
         let user = UserId::from(self.viewer.user_id);
         self.read_at = Some(Instant::now());
-        match store.entry(event.uuid(), user.uuid()).await {
-            Ok(entry) => self.entry = entry,
-            Err(err) => return tracing::debug!(error = %err, "reading a queue place failed"),
+        // A number, once drawn, never changes: the entry is read until it has one.
+        if self.entry.is_none_or(|e| e.number.is_none()) {
+            match store.entry(event.uuid(), user.uuid()).await {
+                Ok(entry) => self.entry = entry,
+                Err(err) => return tracing::debug!(error = %err, "reading a queue place failed"),
+            }
         }
-        match store.progress(event.uuid()).await {
+        match self.service.recent_progress(event).await {
             Ok(progress) => self.progress = Some(progress),
-            Err(err) => return tracing::debug!(error = %err, "reading a queue failed"),
+            Err(err) => return tracing::debug!(error = ?err, "reading a queue failed"),
         }
         if let (
             Some(Entry {
