@@ -37,6 +37,14 @@ pub fn not_found() -> ApiError {
     ApiError::NotFound("no such event".into())
 }
 
+/// What ordering a ticket of an event sold through its queue is told before `on_sale_at`.
+pub fn not_on_sale_yet(on_sale_at: DateTime<Utc>) -> ApiError {
+    ApiError::Conflict(format!(
+        "the event's tickets go on sale at {}",
+        on_sale_at.to_rfc3339()
+    ))
+}
+
 /// What `events(…)` is asked for.
 #[derive(Clone, Debug, Default)]
 pub struct EventFilter {

@@ -3,9 +3,7 @@
 use std::path::Path;
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Request,
-    http::GraphiQLSource,
-    parser::types::{DocumentOperations, OperationType},
+    BatchRequest, BatchResponse, Request, http::GraphiQLSource, parser::types::OperationType,
 };
 use axum::{
     body::Bytes,
@@ -181,23 +179,7 @@ fn parse_query_string(input: &str) -> Result<Request, String> {
 /// Whether the operation a request would run is a query. A document that does not parse, or
 /// names an operation it lacks, counts as a query: execution refuses it without running anything.
 fn is_query(request: &Request) -> bool {
-    operation_type(request).is_none_or(|ty| ty == OperationType::Query)
-}
-
-/// The type of the operation a request would run, if its document parses and names one.
-pub(super) fn operation_type(request: &Request) -> Option<OperationType> {
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
-    match (&doc.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, op)| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    }
+    crate::schema::documents::operation_type(request).is_none_or(|ty| ty == OperationType::Query)
 }
 
 fn accepts_html(headers: &HeaderMap) -> bool {

@@ -48,7 +48,7 @@ pub(super) fn wants_event_stream(headers: &HeaderMap, request: &Request) -> bool
     let json = types
         .iter()
         .any(|t| matches!(*t, "application/json" | "application/graphql-response+json"));
-    !json || super::graphql::operation_type(request) == Some(OperationType::Subscription)
+    !json || crate::schema::documents::operation_type(request) == Some(OperationType::Subscription)
 }
 
 /// Runs one operation as an event stream.

@@ -159,7 +159,7 @@ impl QueueService {
         on_sale_at: DateTime<Utc>,
     ) -> ApiResult<()> {
         if db::now() < on_sale_at {
-            return Err(not_on_sale_yet(on_sale_at));
+            return Err(events::service::not_on_sale_yet(on_sale_at));
         }
         match self.place(buyer, event_id).await? {
             Some(place) if place.status == QueueStatus::Admitted => Ok(()),
@@ -294,11 +294,4 @@ impl QueueService {
         }
         Ok(())
     }
-}
-
-pub fn not_on_sale_yet(on_sale_at: DateTime<Utc>) -> ApiError {
-    ApiError::Conflict(format!(
-        "the event's tickets go on sale at {}",
-        on_sale_at.to_rfc3339()
-    ))
 }

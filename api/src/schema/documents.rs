@@ -22,11 +22,14 @@ use std::{
 };
 
 use async_graphql::{
-    ServerError, ServerResult, ValidationResult, Variables,
+    Request, ServerError, ServerResult, ValidationResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation},
     parser::{
         self,
-        types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
+        types::{
+            DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection,
+            SelectionSet,
+        },
     },
 };
 
@@ -341,6 +344,22 @@ impl<'a> Measure<'a> {
         let cost = self.set(&definition.node.selection_set.node, level)?;
         self.done.insert(name, Some(cost));
         Ok(cost)
+    }
+}
+
+/// The type of the operation a request would run, if its document parses and names one.
+pub fn operation_type(request: &Request) -> Option<OperationType> {
+    let doc = parser::parse_query(&request.query).ok()?;
+    match (&doc.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, op)| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
     }
 }
 

@@ -345,7 +345,7 @@ pub async fn reserve(
         && !r.admitted
     {
         if r.now < on_sale_at {
-            return Err(crate::queue::service::not_on_sale_yet(on_sale_at));
+            return Err(events::service::not_on_sale_yet(on_sale_at));
         }
         return Ok(Reserve::Queued {
             event: event.into(),
