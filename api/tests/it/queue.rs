@@ -468,3 +468,81 @@ async fn admitted(app: &TestApp, buyers: &[Session], event: &Value) -> i64 {
     }
     n
 }
+
+/// The queue closes when the event starts: joining is then `CONFLICT`, like ordering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_closes_when_the_event_starts() {
+    let (_env, app) = spawn().await;
+    let organizer = app.sign_up(&unique_email()).await;
+    let buyer = app.sign_up(&unique_email()).await;
+    let body = app
+        .gql(
+            "mutation($i: CreateEventInput!) { createEvent(input: $i) { id startsAt } }",
+            json!({ "i": { "name": "Short", "venue": "Hall", "city": "Bern",
+                           "startsAt": (Utc::now() + chrono::Duration::seconds(3)).to_rfc3339(),
+                           "onSaleAt": (Utc::now() + chrono::Duration::seconds(1)).to_rfc3339() } }),
+            Some(&organizer.token),
+        )
+        .await;
+    let e = body["data"]["createEvent"].clone();
+    assert!(e["id"].is_string(), "{body}");
+    let ticket = list(&app, &organizer.token, &e["id"], "10").await;
+    sleep_until(&e["startsAt"], Duration::from_millis(200)).await;
+    let body = join(&app, Some(&buyer.token), &e["id"]).await;
+    assert_eq!(error_code(&body), Some("CONFLICT"), "{body}");
+    assert!(place(&app, Some(&buyer.token), &e["id"]).await.is_null());
+    let body = create_order(&app, &buyer.token, &ticket).await;
+    assert_eq!(error_code(&body), Some("CONFLICT"), "{body}");
+}
+
+/// While waiting far back, a place that moves by less than 1 % and 10 places is still pushed
+/// every 5 seconds, with its new position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_place_is_pushed_at_least_every_five_seconds() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_with(&[("QUEUE_ADMIT_PER_SECOND", "1")]).await;
+    let organizer = app.sign_up(&unique_email()).await;
+    let e = queued_event(&app, &organizer.token, chrono::Duration::seconds(2)).await;
+    let mut buyers = Vec::new();
+    for _ in 0..30 {
+        let b = app.sign_up(&unique_email()).await;
+        join(&app, Some(&b.token), &e["id"]).await;
+        buyers.push(b);
+    }
+    sleep_until(&e["onSaleAt"], Duration::from_millis(500)).await;
+    // Someone drawn far back: at least 20 places to go.
+    let mut far = None;
+    for b in &buyers {
+        if place(&app, Some(&b.token), &e["id"]).await["position"].as_u64() >= Some(20) {
+            far = Some(b);
+            break;
+        }
+    }
+    let far = far.expect("someone at position 20 or more");
+    let mut ws = ws_as(&app, &far.token).await;
+    ws.try_subscribe(
+        "q",
+        "subscription($e: ID!) { queueUpdated(eventId: $e) { status position } }",
+        json!({ "e": e["id"] }),
+    )
+    .await
+    .unwrap();
+    let mut positions = Vec::new();
+    let until = tokio::time::Instant::now() + Duration::from_secs(7);
+    while let Some(push) = ws
+        .next_data(
+            "q",
+            until.saturating_duration_since(tokio::time::Instant::now()),
+        )
+        .await
+    {
+        let p = &push["data"]["queueUpdated"];
+        assert_eq!(p["status"], "WAITING", "{push}");
+        positions.push(p["position"].as_u64().expect("a position"));
+    }
+    assert!(
+        positions.len() >= 2,
+        "the first push and one at most 5 s later: {positions:?}"
+    );
+    assert!(positions.windows(2).all(|w| w[1] < w[0]), "{positions:?}");
+}
