@@ -665,3 +665,41 @@ impl Catalogue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_are_spread_over_a_few_big_events_and_a_long_tail() {
+        let mut cat = Catalogue::new(Uuid::nil(), vec![Uuid::nil()]);
+        let (big, counts) = cat.spread(100_000, 1_000_000);
+        assert_eq!(big, 5);
+        assert_eq!(counts.len(), 100_000);
+        assert_eq!(counts.iter().map(|c| *c as usize).sum::<usize>(), 1_000_000);
+        assert!(counts[..5].iter().all(|c| *c == 20_000));
+        let rest = &counts[5..];
+        assert!(rest.iter().all(|c| *c >= 1 && *c < 20_000));
+    }
+
+    #[test]
+    fn an_event_s_counters_are_those_of_its_tickets() {
+        let mut cat = Catalogue::new(Uuid::nil(), vec![Uuid::nil()]);
+        let now = api::db::now();
+        let (event, tickets, seeded) = cat.generate(500, true, now);
+        let available: Vec<i64> = tickets
+            .iter()
+            .filter(|t| t.status.as_ref() == &TicketStatus::Available)
+            .map(|t| *t.price_cents.as_ref())
+            .collect();
+        assert_eq!(*event.available_count.as_ref(), available.len() as i64);
+        assert_eq!(
+            *event.lowest_price_cents.as_ref(),
+            available.iter().copied().min()
+        );
+        assert_eq!(seeded.tickets, 500);
+        let text = event.search_text.as_ref();
+        assert_eq!(text, &api::events::search::fold(text));
+        assert!(*event.starts_at.as_ref() > now);
+    }
+}

@@ -1316,7 +1316,24 @@ pub fn merge_events(
 ) -> anyhow::Result<()> {
     let md_path = dir.join("results.md");
     let md = std::fs::read_to_string(&md_path).unwrap_or_default();
-    let merged = match (md.find(EVENTS_BEGIN), md.find(EVENTS_END)) {
+    let merged = splice_md(&md, section);
+    std::fs::write(&md_path, merged)?;
+    let json_path = dir.join("results.json");
+    let json = std::fs::read_to_string(&json_path).unwrap_or_default();
+    std::fs::write(&json_path, splice_json(&json, events)?)?;
+    for (_, file) in plots {
+        let (from, to) = (out.join(file), dir.join(file));
+        if from != to {
+            std::fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// `md` with `section` in place of its events section, or before its profiles (or plots, or
+/// errors) when it has none.
+fn splice_md(md: &str, section: &str) -> String {
+    match (md.find(EVENTS_BEGIN), md.find(EVENTS_END)) {
         (Some(a), Some(b)) if b > a => {
             let end = b + EVENTS_END.len();
             let rest = md[end..].trim_start_matches('\n');
@@ -1329,18 +1346,7 @@ pub fn merge_events(
             Some(at) => format!("{}\n{section}{}", &md[..at], &md[at + 1..]),
             None => format!("{md}\n{section}"),
         },
-    };
-    std::fs::write(&md_path, merged)?;
-    let json_path = dir.join("results.json");
-    let json = std::fs::read_to_string(&json_path).unwrap_or_default();
-    std::fs::write(&json_path, splice_json(&json, events)?)?;
-    for (_, file) in plots {
-        let (from, to) = (out.join(file), dir.join(file));
-        if from != to {
-            std::fs::copy(&from, &to)?;
-        }
     }
-    Ok(())
 }
 
 /// `json` (a pretty-printed `Results`) with its top-level `events` set to `events`, the rest of
@@ -1368,4 +1374,53 @@ fn splice_json(json: &str, events: &EventsResults) -> anyhow::Result<String> {
         serde_json::from_str(json).unwrap_or_else(|_| serde_json::json!({}));
     v["events"] = serde_json::to_value(events)?;
     Ok(serde_json::to_string_pretty(&v)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_events_section_is_put_in_and_replaced() {
+        let section = |x: &str| format!("{EVENTS_BEGIN}\n## Events\n\n{x}\n{EVENTS_END}\n\n");
+        let md =
+            "# Results\n\n## Details\n\nthings\n\n## Profiles (PostgreSQL + Redis)\n\nframes\n";
+        let once = splice_md(md, &section("first"));
+        assert_eq!(
+            once,
+            format!(
+                "# Results\n\n## Details\n\nthings\n\n{}## Profiles (PostgreSQL + Redis)\n\nframes\n",
+                section("first")
+            )
+        );
+        let twice = splice_md(&once, &section("second"));
+        assert_eq!(twice, once.replace("first", "second"));
+    }
+
+    #[test]
+    fn the_events_figures_are_spliced_into_the_json_text() {
+        let events = EventsResults {
+            command: "x".into(),
+            ..Default::default()
+        };
+        let json = "{\n  \"command\": \"all\",\n  \"profiles\": [],\n  \"errors\": []\n}";
+        let once = splice_json(json, &events).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&once).unwrap();
+        assert_eq!(v["events"]["command"], "x");
+        assert_eq!(v["command"], "all");
+        assert!(
+            once.starts_with("{\n  \"command\": \"all\",\n  \"profiles\": [],\n  \"events\": {")
+        );
+        let again = EventsResults {
+            command: "y".into(),
+            ..Default::default()
+        };
+        let twice = splice_json(&once, &again).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&twice).unwrap();
+        assert_eq!(v["events"]["command"], "y");
+        assert_eq!(
+            twice,
+            once.replace("\"command\": \"x\"", "\"command\": \"y\"")
+        );
+    }
 }
