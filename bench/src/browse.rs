@@ -1,14 +1,22 @@
-//! Browse: anonymous reads, closed loop, at a fixed number of connections.
+//! Browse: anonymous reads, closed loop, at a fixed number of connections. [`run_mix`] is the
+//! machinery; the browse scenario's `tickets`/`ticket` reads and the events scenarios' searches
+//! and event pages (`catalogue`) are mixes of requests it sends.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use rand::Rng;
+use rand::{Rng, rngs::StdRng};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use testkit::{Answer, Client};
 
-use crate::stats::{Dist, ms};
+use crate::{
+    cpu::{self, CpuPerRequest},
+    stats::{Dist, ms},
+};
 
 pub const LIST: &str = "query { tickets(first: 20) { edges { cursor node { id title price status version } } pageInfo { hasNextPage endCursor } } }";
 pub const GET: &str =
@@ -32,6 +40,12 @@ pub struct LoadResult {
     pub errors: usize,
     pub qps: f64,
     pub latency: Dist,
+    /// The latency of each class of request in a mix (empty when there is one class).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_class: Vec<(String, Dist)>,
+    /// CPU time per request over the measured seconds, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuPerRequest>,
 }
 
 pub struct LoadRun {
@@ -39,8 +53,19 @@ pub struct LoadRun {
     pub ms: Vec<f64>,
 }
 
-/// `conns` workers, each with a connection of its own (one `reqwest::Client` each, so exactly
-/// `conns` keep-alive connections), loop for `warmup + secs`; the warm-up is not counted.
+/// One request of a mix: its document, its variables, and the class it is counted in (an index
+/// into the mix's class names).
+pub struct Request {
+    pub query: &'static str,
+    pub variables: Value,
+    pub class: usize,
+}
+
+/// What a worker sends next, from its own random generator and its request counter.
+pub type Next = Arc<dyn Fn(&mut StdRng, usize) -> Request + Send + Sync>;
+
+/// The browse scenario: `tickets(first: 20)`, `ticket(id)` of random tickets among `ids`, or
+/// both in turn.
 pub async fn run(
     api: &Client,
     kind: Kind,
@@ -49,16 +74,53 @@ pub async fn run(
     warmup: Duration,
     secs: Duration,
 ) -> LoadRun {
-    let ids = std::sync::Arc::new(ids.to_vec());
+    let ids = Arc::new(ids.to_vec());
+    let next: Next = Arc::new(move |rng, i| {
+        let list = match kind {
+            Kind::List => true,
+            Kind::Get => false,
+            Kind::Mixed => i % 2 == 0,
+        };
+        if list {
+            Request {
+                query: LIST,
+                variables: json!({}),
+                class: 0,
+            }
+        } else {
+            Request {
+                query: GET,
+                variables: json!({ "id": ids[rng.random_range(0..ids.len())] }),
+                class: 0,
+            }
+        }
+    });
+    run_mix(api, &[], next, conns, warmup, secs, None).await
+}
+
+/// `conns` workers, each with a connection of its own (one `reqwest::Client` each, so exactly
+/// `conns` keep-alive connections), loop for `warmup + secs`, each sending what `next` says; the
+/// warm-up is not counted. A request counts when it answers `data` that is not null. With more
+/// than one name in `classes`, each class's latency is kept too; with `cpu_of` (the server's
+/// pid), the CPU time per request over the measured seconds.
+pub async fn run_mix(
+    api: &Client,
+    classes: &[&str],
+    next: Next,
+    conns: usize,
+    warmup: Duration,
+    secs: Duration,
+    cpu_of: Option<u32>,
+) -> LoadRun {
     let t0 = Instant::now();
     let from = t0 + warmup;
     let until = from + secs;
     let mut tasks = Vec::new();
     for w in 0..conns {
-        let ids = ids.clone();
+        let next = next.clone();
         let api = Client::new(api.addr);
         tasks.push(tokio::spawn(async move {
-            let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_os_rng();
+            let mut rng = <StdRng as rand::SeedableRng>::from_os_rng();
             let mut lat = Vec::new();
             let mut errors = 0usize;
             let mut i = w;
@@ -68,28 +130,26 @@ pub async fn run(
                     break;
                 }
                 i += 1;
-                let list = match kind {
-                    Kind::List => true,
-                    Kind::Get => false,
-                    Kind::Mixed => i % 2 == 0,
-                };
-                let a = if list {
-                    api.gql(LIST, json!({}), None).await
-                } else {
-                    let id = &ids[rng.random_range(0..ids.len())];
-                    api.gql(GET, json!({ "id": id }), None).await
-                };
+                let req = next(&mut rng, i);
+                let a = api.gql(req.query, req.variables, None).await;
                 let done = Instant::now();
                 if now < from || done > until {
                     continue;
                 }
                 match a {
-                    Ok(Answer::Data(d)) if !d.is_null() => lat.push(ms(done - now)),
+                    Ok(Answer::Data(d)) if !d.is_null() => lat.push((req.class, ms(done - now))),
                     _ => errors += 1,
                 }
             }
             (lat, errors)
         }));
+    }
+    let mut snapshots = None;
+    if let Some(pid) = cpu_of {
+        tokio::time::sleep_until(from.into()).await;
+        let a = cpu::snapshot(pid);
+        tokio::time::sleep_until(until.into()).await;
+        snapshots = Some((a, cpu::snapshot(pid)));
     }
     let mut lat = Vec::new();
     let mut errors = 0;
@@ -99,13 +159,32 @@ pub async fn run(
             errors += e;
         }
     }
+    let by_class = if classes.len() > 1 {
+        classes
+            .iter()
+            .enumerate()
+            .map(|(c, name)| {
+                let mut these: Vec<f64> = lat
+                    .iter()
+                    .filter(|(k, _)| *k == c)
+                    .map(|(_, v)| *v)
+                    .collect();
+                ((*name).to_owned(), Dist::of(&mut these))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut lat: Vec<f64> = lat.into_iter().map(|(_, v)| v).collect();
     let result = LoadResult {
         connections: conns,
         seconds: secs.as_secs_f64(),
         requests: lat.len(),
         errors,
         qps: lat.len() as f64 / secs.as_secs_f64(),
+        cpu: snapshots.map(|(a, b)| cpu::per_request(a, b, lat.len())),
         latency: Dist::of(&mut lat),
+        by_class,
     };
     LoadRun { result, ms: lat }
 }

@@ -9,10 +9,13 @@
 //! `scripts/bench` builds and runs it; `bench --help` lists the options.
 
 mod browse;
+mod catalogue;
+mod cpu;
 mod expiry;
 mod fanout;
 mod hot;
 mod limits;
+mod plans;
 mod plot;
 mod profile;
 mod report;
@@ -21,6 +24,7 @@ mod server;
 mod setup;
 mod soak;
 mod stats;
+mod waitlist;
 
 use std::{
     collections::BTreeSet,
@@ -29,13 +33,18 @@ use std::{
 };
 
 use anyhow::{Context as _, anyhow, bail};
-use report::{BackendResults, IdleResult, Machine, ProfileResult, Results, Samples};
+use report::{
+    BackendResults, CatalogueRun, EventsBackend, EventsResults, IdleResult, Machine, ProfileResult,
+    Results, Samples,
+};
 use server::{Backend, Env, Settings};
 use testkit::{Client, Services};
 
-const SCENARIOS: [&str; 7] = [
-    "idle", "rush", "hot", "browse", "fanout", "expiry", "limits",
+const SCENARIOS: [&str; 10] = [
+    "idle", "rush", "hot", "browse", "fanout", "expiry", "search", "event", "waitlist", "limits",
 ];
+/// The events scenarios, whose section of the report `--merge-into` puts into another's.
+const EVENT_SCENARIOS: [&str; 3] = ["search", "event", "waitlist"];
 
 const HELP: &str = "bench: the ticket server's benchmark suite
 
@@ -44,9 +53,17 @@ usage: bench [options]             the scenarios; results.md, results.json, plot
                                    exits 1 on a failure or on growing memory or descriptors
 
   --quick              small sizes, for a smoke run (a minute or two)
-  --only LIST          comma-separated scenarios: idle,rush,hot,browse,fanout,expiry,limits
-                       (default: all)
+  --only LIST          comma-separated scenarios: idle,rush,hot,browse,fanout,expiry,
+                       search,event,waitlist,limits (default: all)
   --expiry-orders N    orders expiring in the expiry scenario (default: 10000, --quick 1000)
+  --events LIST        catalogue sizes of search and event, in events, smallest first, each
+                       seeded on top of the last (default: 10000,100000; --quick 1000,10000)
+  --event-tickets LIST tickets at each of those sizes (default: ten per event)
+  --embedded-events N  the largest of those sizes SQLite is measured at (default: all of them)
+  --watchers N         waitlist watchers of the event (default: 50, --quick 20)
+  --merge-into DIR     also put the events scenarios' section, figures and plots into DIR's
+                       results.md and results.json, leaving the other scenarios' there as
+                       they are (e.g. docs/bench after an --only search,event,waitlist run)
   --seconds N          how long `bench soak` runs (default: 600, --quick 60)
   --backends LIST      pg,embedded (default: both; fan-out and expiry run on pg only unless
                        --embedded-all; `bench soak` runs on pg unless told)
@@ -71,6 +88,15 @@ struct Opts {
     seconds: Option<u64>,
     /// `--expiry-orders`: the expiry scenario's size.
     expiry_orders: Option<usize>,
+    /// `--events`, `--event-tickets`: the catalogue sizes.
+    events: Option<Vec<usize>>,
+    event_tickets: Option<Vec<usize>>,
+    /// `--embedded-events`: the largest catalogue SQLite is measured at.
+    embedded_events: Option<usize>,
+    /// `--watchers`: the waitlist's watchers.
+    watchers: Option<usize>,
+    /// `--merge-into`: where the events section goes too.
+    merge_into: Option<PathBuf>,
     quick: bool,
     only: BTreeSet<String>,
     backends: Vec<Backend>,
@@ -102,6 +128,13 @@ struct Sizes {
     expiry_orders: usize,
     expiry_buyers: usize,
     expiry_grace: Duration,
+    /// Catalogue sizes (events, tickets), smallest first.
+    catalogue: Vec<(usize, usize)>,
+    waitlist_watchers: usize,
+    waitlist_expire: usize,
+    waitlist_cancel: usize,
+    waitlist_ttl: u64,
+    waitlist_grace: Duration,
     pgbench_secs: u64,
     pgbench_scale: u32,
     pgbench_tpcb_clients: usize,
@@ -127,6 +160,12 @@ impl Sizes {
                 expiry_orders: 1000,
                 expiry_buyers: 4,
                 expiry_grace: Duration::from_secs(15),
+                catalogue: vec![(1000, 10_000), (10_000, 100_000)],
+                waitlist_watchers: 20,
+                waitlist_expire: 10,
+                waitlist_cancel: 10,
+                waitlist_ttl: 6,
+                waitlist_grace: Duration::from_secs(10),
                 pgbench_secs: 5,
                 pgbench_scale: 2,
                 pgbench_tpcb_clients: 256,
@@ -149,6 +188,12 @@ impl Sizes {
                 expiry_orders: 10_000,
                 expiry_buyers: 20,
                 expiry_grace: Duration::from_secs(30),
+                catalogue: vec![(10_000, 100_000), (100_000, 1_000_000)],
+                waitlist_watchers: 50,
+                waitlist_expire: 20,
+                waitlist_cancel: 20,
+                waitlist_ttl: 10,
+                waitlist_grace: Duration::from_secs(10),
                 pgbench_secs: 20,
                 pgbench_scale: 10,
                 pgbench_tpcb_clients: 256,
@@ -165,6 +210,11 @@ fn parse_args() -> anyhow::Result<Opts> {
         soak: false,
         seconds: None,
         expiry_orders: None,
+        events: None,
+        event_tickets: None,
+        embedded_events: None,
+        watchers: None,
+        merge_into: None,
         quick: false,
         only: SCENARIOS.iter().map(|s| (*s).to_owned()).collect(),
         backends: vec![Backend::Pg, Backend::Embedded],
@@ -194,6 +244,15 @@ fn parse_args() -> anyhow::Result<Opts> {
             "--expiry-orders" => {
                 o.expiry_orders = Some(val()?.parse().context("--expiry-orders")?);
             }
+            "--events" => o.events = Some(list(&val()?).context("--events")?),
+            "--event-tickets" => {
+                o.event_tickets = Some(list(&val()?).context("--event-tickets")?);
+            }
+            "--embedded-events" => {
+                o.embedded_events = Some(val()?.parse().context("--embedded-events")?);
+            }
+            "--watchers" => o.watchers = Some(val()?.parse().context("--watchers")?),
+            "--merge-into" => o.merge_into = Some(val()?.into()),
             "--only" => {
                 o.only = val()?
                     .split(',')
@@ -240,6 +299,13 @@ fn parse_args() -> anyhow::Result<Opts> {
         o.backends = vec![Backend::Pg];
     }
     Ok(o)
+}
+
+/// `10000,100000` → the numbers, `_` allowed as a separator of thousands.
+fn list(v: &str) -> anyhow::Result<Vec<usize>> {
+    v.split(',')
+        .map(|n| Ok(n.trim().replace('_', "").parse()?))
+        .collect()
 }
 
 fn log(msg: impl AsRef<str>) {
@@ -294,6 +360,30 @@ async fn main() -> anyhow::Result<()> {
     if let Some(n) = opts.expiry_orders {
         sizes.expiry_orders = n;
     }
+    if opts.events.is_some() || opts.event_tickets.is_some() {
+        let events = opts
+            .events
+            .clone()
+            .unwrap_or_else(|| sizes.catalogue.iter().map(|c| c.0).collect());
+        let tickets = opts
+            .event_tickets
+            .clone()
+            .unwrap_or_else(|| events.iter().map(|e| e * 10).collect());
+        if tickets.len() != events.len() {
+            bail!("--event-tickets needs as many sizes as --events");
+        }
+        sizes.catalogue = events.into_iter().zip(tickets).collect();
+    }
+    if sizes
+        .catalogue
+        .windows(2)
+        .any(|w| w[1].0 < w[0].0 || w[1].1 < w[0].1)
+    {
+        bail!("catalogue sizes (--events, --event-tickets) must grow, smallest first");
+    }
+    if let Some(n) = opts.watchers {
+        sizes.waitlist_watchers = n;
+    }
     let has = |s: &str| opts.only.contains(s);
     let perf_ok = opts.profile && profile::available().await;
     let mut results = Results {
@@ -328,6 +418,8 @@ async fn main() -> anyhow::Result<()> {
 
     let mut samples = Samples::new();
     let mut rush_series = Vec::new();
+    let mut events_backends = Vec::new();
+    let mut events_errors = Vec::new();
     for &backend in &opts.backends {
         let mut br = BackendResults::new(backend);
         let full = backend == Backend::Pg || opts.embedded_all;
@@ -371,15 +463,36 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         results.backends.push(br);
-    }
 
-    if has("limits") && opts.backends.contains(&Backend::Pg) {
+        let mut eb = EventsBackend::new(backend);
+        if (has("search") || has("event"))
+            && let Err(e) =
+                catalogue_server(&env, &opts, &sizes, backend, &mut eb, &mut samples).await
+        {
+            log(format!("{} catalogue: {e:#}", backend.label()));
+            events_errors.push(format!("{} (search/event server): {e:#}", backend.label()));
+        }
+        if has("waitlist")
+            && let Err(e) = waitlist_server(&env, &sizes, backend, &mut eb, &mut samples).await
+        {
+            log(format!("{} waitlist: {e:#}", backend.label()));
+            events_errors.push(format!("{} waitlist: {e:#}", backend.label()));
+        }
+        if EVENT_SCENARIOS.iter().any(|s| has(s)) {
+            events_backends.push(eb);
+        }
+    }
+    results.errors.extend(events_errors.iter().cloned());
+
+    // The events scenarios' loads are measured against pgbench -S, as browse is.
+    let catalogue_ran = has("search") || has("event");
+    if (has("limits") || catalogue_ran) && opts.backends.contains(&Backend::Pg) {
         if limits::pgbench_bin().is_none() {
             results
                 .errors
                 .push("pgbench not found: no limits (apt-get install postgresql-contrib)".into());
         } else {
-            if has("rush") || !has("browse") {
+            if has("limits") && (has("rush") || !has("browse")) {
                 log("limit: pgbench TPC-B");
                 let r = async {
                     let (clients, note) =
@@ -400,7 +513,7 @@ async fn main() -> anyhow::Result<()> {
                     Err(e) => results.errors.push(format!("pgbench TPC-B: {e:#}")),
                 }
             }
-            if has("browse") || !has("rush") {
+            if (has("limits") && (has("browse") || !has("rush"))) || catalogue_ran {
                 log("limit: pgbench -S");
                 let r = async {
                     let (clients, note) = limits::max_clients(&env, sizes.browse_conns, 10).await?;
@@ -425,13 +538,43 @@ async fn main() -> anyhow::Result<()> {
 
     results.duration_s = began.elapsed().as_secs_f64();
     results.machine.load_at_end = loadavg();
+    if EVENT_SCENARIOS.iter().any(|s| has(s)) {
+        results.events = Some(EventsResults {
+            command: results.command.clone(),
+            date: results.machine.date.clone(),
+            git_commit: results.machine.git_commit.clone(),
+            load_at_start: results.machine.load_at_start.clone(),
+            load_at_end: results.machine.load_at_end.clone(),
+            quick: opts.quick,
+            duration_s: results.duration_s,
+            pgbench_select: results.pgbench_select.clone().filter(|_| catalogue_ran),
+            backends: events_backends,
+            errors: events_errors,
+        });
+    }
     let plots = report::write_plots(&opts.out, &samples, &rush_series);
+    let event_plots = results.events.as_ref().map_or_else(Vec::new, |e| {
+        report::write_event_plots(&opts.out, &samples, e)
+    });
     std::fs::write(
         opts.out.join("results.json"),
         serde_json::to_string_pretty(&results)?,
     )?;
-    let md = results.markdown(&plots);
+    let md = results.markdown(&plots, &event_plots);
     std::fs::write(opts.out.join("results.md"), &md)?;
+    if let (Some(dir), Some(events)) = (&opts.merge_into, &results.events) {
+        report::merge_events(
+            dir,
+            &opts.out,
+            events,
+            &events.markdown(&event_plots),
+            &event_plots,
+        )?;
+        log(format!(
+            "the events section merged into {}",
+            dir.join("results.md").display()
+        ));
+    }
     if results.errors.is_empty() {
         let _ = std::fs::remove_dir_all(&work);
     } else {
@@ -495,12 +638,13 @@ async fn idle(env: &Env, backend: Backend) -> anyhow::Result<IdleResult> {
     r
 }
 
-fn push_sample(samples: &mut Samples, key: &str, backend: Backend, mut v: Vec<f64>) {
+fn push_sample(samples: &mut Samples, key: &str, backend: Backend, v: Vec<f64>) {
+    push_series(samples, key, backend.label().to_owned(), v);
+}
+
+fn push_series(samples: &mut Samples, key: &str, series: String, mut v: Vec<f64>) {
     v.sort_by(f64::total_cmp);
-    samples
-        .entry(key.to_owned())
-        .or_default()
-        .push((backend.label().to_owned(), v));
+    samples.entry(key.to_owned()).or_default().push((series, v));
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -935,6 +1079,208 @@ async fn expiry_server(
         ));
         push_sample(samples, "expiry", backend, run.ms);
         br.expiry = Some(run.result);
+        anyhow::Ok(())
+    }
+    .await;
+    server::stop(server).await;
+    store.remove().await?;
+    r
+}
+
+/// The `search` and `event` loads on one server at each catalogue size. The catalogue is seeded
+/// straight into the server's database and grown from one size to the next; at each size the
+/// seeded counters are read back through the API, both loads run, and the hot queries' plans are
+/// taken.
+async fn catalogue_server(
+    env: &Env,
+    opts: &Opts,
+    sizes: &Sizes,
+    backend: Backend,
+    eb: &mut EventsBackend,
+    samples: &mut Samples,
+) -> anyhow::Result<()> {
+    let has = |s: &str| opts.only.contains(s);
+    let store = env.deployment(backend, "catalogue").await?;
+    let logf = env.work.join(format!("catalogue-{}.log", backend.key()));
+    let settings = Settings {
+        order_ttl_seconds: 900,
+        max_live_orders: 5,
+    };
+    let (server, _) = server::start(env, &store, &settings, &logf).await?;
+    let pid = server.pid;
+    let r = async {
+        let api = Client::new(server.addr);
+        let t = Instant::now();
+        let tokens = setup::sign_up_many(&api, "seller", 4, 4).await?;
+        let mut users = Vec::new();
+        for token in &tokens {
+            let d = api
+                .data("query { me { id } }", serde_json::json!({}), Some(token))
+                .await?;
+            users.push(
+                d["me"]["id"]
+                    .as_str()
+                    .and_then(|s| s.parse::<uuid::Uuid>().ok())
+                    .ok_or_else(|| anyhow!("me answered no id"))?,
+            );
+        }
+        eb.setup.push((
+            "catalogue: 4 sign-ups (the organizer and the sellers)".into(),
+            t.elapsed().as_secs_f64(),
+        ));
+        let db = store.connect().await?;
+        let mut cat = catalogue::Catalogue::new(users[0], users.clone());
+        let max = match backend {
+            Backend::Embedded => opts.embedded_events.unwrap_or(usize::MAX),
+            Backend::Pg => usize::MAX,
+        };
+        for &(events, tickets) in sizes.catalogue.iter().filter(|c| c.0 <= max) {
+            log(format!(
+                "{}: catalogue: seeding up to {events} events and {tickets} tickets",
+                backend.label()
+            ));
+            let growth = cat.grow(&db, events, tickets).await?;
+            log(format!(
+                "{}: catalogue: {} events and {} tickets written in {:.1} s",
+                backend.label(),
+                growth.events_added,
+                growth.tickets_added,
+                growth.seconds
+            ));
+            cat.check(&api).await?;
+            let mut run = CatalogueRun {
+                events,
+                tickets,
+                big_events: cat.events.iter().filter(|e| e.big).count(),
+                biggest_event: cat.biggest(),
+                growth,
+                ..Default::default()
+            };
+            let series = format!("{}, {events} events", backend.label());
+            for (key, classes, mix) in [
+                ("search", &catalogue::SEARCH_CLASSES[..], cat.search_mix()),
+                ("event", &catalogue::EVENT_CLASSES[..], cat.event_mix()),
+            ] {
+                if !has(key) {
+                    continue;
+                }
+                log(format!(
+                    "{}: {key} at {events} events, {} connections",
+                    backend.label(),
+                    sizes.browse_conns
+                ));
+                let l = browse::run_mix(
+                    &api,
+                    classes,
+                    mix,
+                    sizes.browse_conns,
+                    sizes.browse_warmup,
+                    sizes.browse_secs,
+                    Some(pid),
+                )
+                .await;
+                let cpu = l.result.cpu.clone().unwrap_or_default();
+                log(format!(
+                    "{}: {key} at {events} events: {:.0} QPS, p50 {:.1} ms, p99 {:.1} ms, {} errors; \
+                     CPU per request: server {:.0} µs, PostgreSQL {:.0} µs, others {:.0} % of the machine",
+                    backend.label(),
+                    l.result.qps,
+                    l.result.latency.p50,
+                    l.result.latency.p99,
+                    l.result.errors,
+                    cpu.server_us,
+                    cpu.postgres_us,
+                    cpu.others_percent
+                ));
+                push_series(samples, key, series.clone(), l.ms);
+                if key == "search" {
+                    run.search = Some(l.result);
+                } else {
+                    run.event = Some(l.result);
+                }
+            }
+            run.rss_kib = testkit::rss_kib(pid).unwrap_or(0);
+            match plans::capture(&store.database_url, db.get_database_backend(), &cat).await {
+                Ok((p, choice)) => {
+                    run.plans = p;
+                    run.search_plan = choice;
+                }
+                Err(e) => eb
+                    .notes
+                    .push(format!("no query plans at {events} events: {e:#}")),
+            }
+            eb.catalogue.push(run);
+        }
+        if let Some(&(events, _)) = sizes.catalogue.iter().find(|c| c.0 > max) {
+            eb.notes.push(format!(
+                "measured up to {max} events (--embedded-events), not at {events}"
+            ));
+        }
+        db.close().await?;
+        anyhow::Ok(())
+    }
+    .await;
+    server::stop(server).await;
+    store.remove().await?;
+    r
+}
+
+/// The live waiting list on a server with a short `ORDER_TTL_SECONDS`.
+async fn waitlist_server(
+    env: &Env,
+    sizes: &Sizes,
+    backend: Backend,
+    eb: &mut EventsBackend,
+    samples: &mut Samples,
+) -> anyhow::Result<()> {
+    let store = env.deployment(backend, "waitlist").await?;
+    let logf = env.work.join(format!("waitlist-{}.log", backend.key()));
+    let settings = Settings {
+        order_ttl_seconds: sizes.waitlist_ttl,
+        max_live_orders: 1000,
+    };
+    let (server, _) = server::start(env, &store, &settings, &logf).await?;
+    let r = async {
+        let api = Client::new(server.addr);
+        let t = Instant::now();
+        let seller = setup::sign_up_many(&api, "seller", 1, 1).await?.remove(0);
+        let tokens = setup::sign_up_many(&api, "buyer", 4, 4).await?;
+        eb.setup.push((
+            "waitlist: 5 sign-ups".into(),
+            t.elapsed().as_secs_f64(),
+        ));
+        log(format!(
+            "{}: waitlist: {} watchers, {} orders expiring after {} s, {} cancelled",
+            backend.label(),
+            sizes.waitlist_watchers,
+            sizes.waitlist_expire,
+            sizes.waitlist_ttl,
+            sizes.waitlist_cancel
+        ));
+        let run = waitlist::run(
+            &api,
+            &seller,
+            &tokens,
+            sizes.waitlist_watchers,
+            sizes.waitlist_expire,
+            sizes.waitlist_cancel,
+            sizes.waitlist_ttl,
+            sizes.waitlist_grace,
+        )
+        .await?;
+        log(format!(
+            "{}: waitlist: after expiresAt p99 {:.0} ms, max {:.0} ms; after cancel p99 {:.0} ms; lost {} of {}",
+            backend.label(),
+            run.result.after_expiry.p99,
+            run.result.after_expiry.max,
+            run.result.after_cancel.p99,
+            run.result.lost,
+            run.result.expected
+        ));
+        for (what, ms) in run.ms {
+            push_series(samples, "waitlist", format!("{}, {what}", backend.label()), ms);
+        }
+        eb.waitlist = Some(run.result);
         anyhow::Ok(())
     }
     .await;

@@ -5,8 +5,18 @@ use std::{collections::BTreeMap, fmt::Write as _, path::Path};
 use serde::Serialize;
 
 use crate::{
-    browse::LoadResult, expiry::ExpiryResult, fanout::FanoutResult, hot::HotResult,
-    limits::PgbenchResult, profile::Frames, rush::RushResult, server::Backend,
+    browse::LoadResult,
+    catalogue::Growth,
+    expiry::ExpiryResult,
+    fanout::FanoutResult,
+    hot::HotResult,
+    limits::PgbenchResult,
+    plans::{Plan, PlanChoice},
+    profile::Frames,
+    rush::RushResult,
+    server::Backend,
+    stats::Dist,
+    waitlist::WaitlistResult,
 };
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -98,7 +108,63 @@ pub struct Results {
     pub pgbench_tpcb: Option<PgbenchResult>,
     pub pgbench_select: Option<PgbenchResult>,
     pub profiles: Vec<ProfileResult>,
+    /// The events scenarios (search, event, waitlist), with their own run's provenance so the
+    /// section can be merged into another run's report (`--merge-into`).
+    pub events: Option<EventsResults>,
     pub errors: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EventsResults {
+    pub command: String,
+    pub date: String,
+    pub git_commit: String,
+    pub load_at_start: String,
+    pub load_at_end: String,
+    pub quick: bool,
+    pub duration_s: f64,
+    pub pgbench_select: Option<PgbenchResult>,
+    pub backends: Vec<EventsBackend>,
+    pub errors: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EventsBackend {
+    pub backend: Backend,
+    /// The `search` and `event` loads at each catalogue size, smallest first.
+    pub catalogue: Vec<CatalogueRun>,
+    pub waitlist: Option<WaitlistResult>,
+    pub setup: Vec<(String, f64)>,
+    pub notes: Vec<String>,
+}
+
+impl EventsBackend {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            catalogue: Vec::new(),
+            waitlist: None,
+            setup: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CatalogueRun {
+    pub events: usize,
+    pub tickets: usize,
+    pub big_events: usize,
+    pub biggest_event: u32,
+    /// This size's rows, added to the previous size's.
+    pub growth: Growth,
+    pub search: Option<LoadResult>,
+    pub event: Option<LoadResult>,
+    pub plans: Vec<Plan>,
+    /// PostgreSQL: which plan the search statement gets on the server's connections.
+    pub search_plan: Option<PlanChoice>,
+    /// The server's VmRSS after the loads at this size.
+    pub rss_kib: u64,
 }
 
 /// Latency samples kept for the plots: plot name → (series label, sorted ms).
@@ -138,7 +204,7 @@ impl Results {
         self.backends.iter().find(|r| r.backend == b)
     }
 
-    pub fn markdown(&self, plots: &[(String, String)]) -> String {
+    pub fn markdown(&self, plots: &[(String, String)], event_plots: &[(String, String)]) -> String {
         let mut s = String::new();
         let m = &self.machine;
         let _ = writeln!(s, "# Benchmark results\n");
@@ -643,6 +709,9 @@ impl Results {
             }
             let _ = writeln!(s);
         }
+        if let Some(events) = &self.events {
+            s.push_str(&events.markdown(event_plots));
+        }
         if !self.profiles.is_empty() {
             let _ = writeln!(s, "## Profiles (PostgreSQL + Redis)\n");
             let _ = writeln!(
@@ -774,4 +843,584 @@ pub fn write_plots(
         }
     }
     written
+}
+
+/// The markers around the events section of `results.md`, so `--merge-into` can replace it.
+pub const EVENTS_BEGIN: &str = "<!-- events scenarios: begin -->";
+pub const EVENTS_END: &str = "<!-- events scenarios: end -->";
+
+fn size_label(events: usize, tickets: usize) -> String {
+    format!(
+        "{} events / {} tickets",
+        n0(events as f64),
+        n0(tickets as f64)
+    )
+}
+
+impl EventsResults {
+    fn backend(&self, b: Backend) -> Option<&EventsBackend> {
+        self.backends.iter().find(|r| r.backend == b)
+    }
+
+    /// The section of `results.md`: its own run's provenance, the figures at each catalogue
+    /// size, the waiting list, the plans and the plots.
+    pub fn markdown(&self, plots: &[(String, String)]) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "{EVENTS_BEGIN}");
+        let _ = writeln!(s, "## Events: search, event pages, the live waiting list\n");
+        let _ = writeln!(
+            s,
+            "From `{}` on {} ({:.0} s; commit {}; load average at start / end {} / {}){}. The catalogue \
+             (events and their tickets) is written straight into the server's database and grown from \
+             one size to the next on the same database; each size is measured once seeded. What is \
+             seeded and what each scenario sends: [README.md](README.md).\n",
+            self.command,
+            self.date,
+            self.duration_s,
+            self.git_commit,
+            self.load_at_start,
+            self.load_at_end,
+            if self.quick { ", **quick sizes**" } else { "" }
+        );
+        let sel = self.pgbench_select.as_ref();
+        let sel_txt = sel.map_or("–".into(), |p| {
+            format!("pgbench -S, {} clients: {} tps", p.clients, n0(p.tps))
+        });
+        let pg = self.backend(Backend::Pg);
+        let em = self.backend(Backend::Embedded);
+        let mut sizes: Vec<(usize, usize)> = self
+            .backends
+            .iter()
+            .flat_map(|b| b.catalogue.iter().map(|c| (c.events, c.tickets)))
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let _ = writeln!(
+            s,
+            "| scenario | catalogue | measure | target | PostgreSQL + Redis | SQLite (embedded) | limit run beside it |"
+        );
+        let _ = writeln!(s, "| --- | --- | --- | --- | --- | --- | --- |");
+        let cell = |b: Option<&EventsBackend>, f: &dyn Fn(&EventsBackend) -> Option<String>| {
+            b.and_then(f).unwrap_or_else(|| "–".into())
+        };
+        for (name, get) in [
+            (
+                "search",
+                (|c: &CatalogueRun| c.search.clone()) as fn(&CatalogueRun) -> Option<LoadResult>,
+            ),
+            ("event", |c: &CatalogueRun| c.event.clone()),
+        ] {
+            for &(events, tickets) in &sizes {
+                let at = |b: &EventsBackend| {
+                    b.catalogue
+                        .iter()
+                        .find(|c| c.events == events && c.tickets == tickets)
+                        .and_then(get)
+                };
+                let size = size_label(events, tickets);
+                let _ = writeln!(
+                    s,
+                    "| {name} | {size} | QPS, p50 / p99 | | {} | {} | {sel_txt} |",
+                    cell(pg, &|b| at(b).map(|l| format!(
+                        "{} QPS, {} / {} ms",
+                        n0(l.qps),
+                        f1(l.latency.p50),
+                        f1(l.latency.p99)
+                    ))),
+                    cell(em, &|b| at(b).map(|l| format!(
+                        "{} QPS, {} / {} ms",
+                        n0(l.qps),
+                        f1(l.latency.p50),
+                        f1(l.latency.p99)
+                    ))),
+                );
+                let ratio = |b: &EventsBackend| {
+                    let l = at(b)?;
+                    let p = sel?;
+                    Some(format!("{} %", f1(100.0 * l.qps / p.tps)))
+                };
+                let _ = writeln!(
+                    s,
+                    "| {name} | {size} | vs pgbench -S | | {} | {} | |",
+                    cell(pg, &ratio),
+                    cell(em, &ratio)
+                );
+                let cpu = |b: &EventsBackend| {
+                    let c = at(b)?.cpu?;
+                    Some(if b.backend == Backend::Pg {
+                        format!(
+                            "{} + {} µs (others took {} % of the machine)",
+                            n0(c.server_us),
+                            n0(c.postgres_us),
+                            n0(c.others_percent)
+                        )
+                    } else {
+                        format!(
+                            "{} µs (others took {} % of the machine)",
+                            n0(c.server_us),
+                            n0(c.others_percent)
+                        )
+                    })
+                };
+                let _ = writeln!(
+                    s,
+                    "| {name} | {size} | CPU per request: server + PostgreSQL | | {} | {} | |",
+                    cell(pg, &cpu),
+                    cell(em, &cpu)
+                );
+            }
+        }
+        let waitlist = |b: &EventsBackend, after: fn(&WaitlistResult) -> &Dist, check: bool| {
+            b.waitlist.as_ref().map(|w| {
+                let d = after(w);
+                let ok = d.max <= 1000.0 && w.lost == 0 && w.errors == 0;
+                format!(
+                    "{} / {} / {} ms, {} lost of {}{}",
+                    n0(d.p50),
+                    n0(d.p99),
+                    n0(d.max),
+                    w.lost,
+                    n0(w.expected as f64),
+                    if check {
+                        format!(" {}", mark(ok))
+                    } else {
+                        String::new()
+                    }
+                )
+            })
+        };
+        let _ = writeln!(
+            s,
+            "| waitlist | one event | `ticketAvailable` heard after the order's `expiresAt`, p50 / p99 / max | every watcher within 1 s | {} | {} | none |",
+            cell(pg, &|b| waitlist(b, |w| &w.after_expiry, true)),
+            cell(em, &|b| waitlist(b, |w| &w.after_expiry, true)),
+        );
+        let _ = writeln!(
+            s,
+            "| waitlist | one event | heard after the `cancelOrder` answer, p50 / p99 / max | | {} | {} | |\n",
+            cell(pg, &|b| waitlist(b, |w| &w.after_cancel, false)),
+            cell(em, &|b| waitlist(b, |w| &w.after_cancel, false)),
+        );
+
+        let _ = writeln!(s, "### Details\n");
+        for b in &self.backends {
+            let _ = writeln!(s, "#### {}\n", b.backend.label());
+            for c in &b.catalogue {
+                let _ = writeln!(
+                    s,
+                    "- **{}** ({} big event{}, the biggest {} tickets; this size's rows written in {:.1} s): \
+                     the server's VmRSS after the loads {} MiB.",
+                    size_label(c.events, c.tickets),
+                    c.big_events,
+                    if c.big_events == 1 { "" } else { "s" },
+                    n0(c.biggest_event as f64),
+                    c.growth.seconds,
+                    f1(c.rss_kib as f64 / 1024.0)
+                );
+                for (name, l) in [("search", &c.search), ("event", &c.event)] {
+                    let Some(l) = l else { continue };
+                    let classes: Vec<String> = l
+                        .by_class
+                        .iter()
+                        .map(|(k, d)| {
+                            format!(
+                                "{k} ({} requests) p50 {} / p99 {} ms",
+                                n0(d.n as f64),
+                                f1(d.p50),
+                                f1(d.p99)
+                            )
+                        })
+                        .collect();
+                    let _ = writeln!(
+                        s,
+                        "  - `{name}`: {} connections for {} s: {} requests, {} QPS, {} errors; latency p50 {} / \
+                         p90 {} / p99 {} / max {} ms; by class: {}.",
+                        l.connections,
+                        l.seconds,
+                        n0(l.requests as f64),
+                        n0(l.qps),
+                        l.errors,
+                        f1(l.latency.p50),
+                        f1(l.latency.p90),
+                        f1(l.latency.p99),
+                        f1(l.latency.max),
+                        classes.join("; ")
+                    );
+                }
+            }
+            if let Some(w) = &b.waitlist {
+                let _ = writeln!(
+                    s,
+                    "- **waitlist**: {} watchers of one event's `ticketAvailable` (of {} wanted), `ORDER_TTL_SECONDS={}`: \
+                     {} orders left to expire, {} cancelled; {} of {} pushes heard, {} lost (not within {} s), {} duplicates, \
+                     {} errors{}. After `expiresAt`: p50 {} / p90 {} / p99 {} / max {} ms. After the cancel's answer: \
+                     p50 {} / p99 {} / max {} ms (after sending it: p50 {} / p99 {} ms).",
+                    w.opened,
+                    w.watchers,
+                    w.ttl_seconds,
+                    w.expired,
+                    w.cancelled,
+                    n0(w.received as f64),
+                    n0(w.expected as f64),
+                    w.lost,
+                    w.grace_s,
+                    w.duplicates,
+                    w.errors,
+                    w.first_error.as_ref().map_or(String::new(), |e| format!(
+                        " (first: `{}`)",
+                        e.replace('|', "/")
+                    )),
+                    n0(w.after_expiry.p50),
+                    n0(w.after_expiry.p90),
+                    n0(w.after_expiry.p99),
+                    n0(w.after_expiry.max),
+                    n0(w.after_cancel.p50),
+                    n0(w.after_cancel.p99),
+                    n0(w.after_cancel.max),
+                    n0(w.after_cancel_sent.p50),
+                    n0(w.after_cancel_sent.p99),
+                );
+            }
+            if !b.setup.is_empty() {
+                let list: Vec<String> = b
+                    .setup
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v:.1} s"))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "- set-up (not timed in any figure): {}.",
+                    list.join("; ")
+                );
+            }
+            for n in &b.notes {
+                let _ = writeln!(s, "- note: {n}");
+            }
+            let _ = writeln!(s);
+        }
+        if let Some(p) = sel {
+            let _ = writeln!(
+                s,
+                "Limit: pgbench {}, scale {}, {} clients, {} threads, {} s: **{} tps**, average latency {} ms (the same run).\n",
+                p.mode,
+                p.scale,
+                p.clients,
+                p.threads,
+                p.seconds,
+                n0(p.tps),
+                f1(p.latency_avg_ms)
+            );
+        }
+
+        for b in &self.backends {
+            if b.catalogue.iter().all(|c| c.plans.is_empty()) {
+                continue;
+            }
+            let pg = b.backend == Backend::Pg;
+            let _ = writeln!(s, "### Query plans, {}\n", b.backend.label());
+            if pg {
+                let _ = writeln!(
+                    s,
+                    "Each statement as the server sends it, `PREPARE`d and explained with `EXPLAIN (ANALYZE, \
+                     BUFFERS) EXECUTE`. A server connection keeps its prepared statements, and PostgreSQL may give \
+                     one a generic plan, planned without the values, after five runs: the event page's two \
+                     statements were run ten times first and show the plan a warmed-up connection runs \
+                     (\"generic\"); every search of the mix (but the first five rare words) is shown on its custom \
+                     plan, with its time on the generic plan beside it, and which of the two the server's \
+                     connections get follows the table.\n"
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "`EXPLAIN QUERY PLAN` of each statement as the server sends it, the values bound (no \
+                     `ANALYZE` has run: the server never runs one).\n"
+                );
+            }
+            for c in &b.catalogue {
+                if c.plans.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(s, "**{}**\n", size_label(c.events, c.tickets));
+                let matches = |p: &Plan| p.matches.map_or("".into(), |n| n0(n as f64));
+                if pg {
+                    let _ = writeln!(
+                        s,
+                        "| query | upcoming events it matches | plan (rows each node produced) | seq scan | rows sorted | time | time on the generic plan | buffers |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+                    );
+                } else {
+                    let _ = writeln!(
+                        s,
+                        "| query | upcoming events it matches | plan | full scan | sorted after the search | time (median of 5) |\n| --- | --- | --- | --- | --- | --- |"
+                    );
+                }
+                for p in &c.plans {
+                    let nodes = format!(
+                        "{}{}",
+                        if p.generic { "generic: " } else { "" },
+                        p.nodes.replace('|', "/")
+                    );
+                    let time = p.execution_ms.map_or("–".into(), |t| format!("{t:.3} ms"));
+                    if pg {
+                        let _ = writeln!(
+                            s,
+                            "| {} | {} | {} | {} | {} | {time} | {} | {} |",
+                            p.query,
+                            matches(p),
+                            nodes,
+                            if p.seq_scan { "yes ❌" } else { "no" },
+                            p.sorted_rows.map_or("none".into(), |n| n0(n as f64)),
+                            p.generic_ms.map_or(String::new(), |t| format!("{t:.3} ms")),
+                            p.buffers
+                        );
+                    } else {
+                        let _ = writeln!(
+                            s,
+                            "| {} | {} | {} | {} | {} | {time} |",
+                            p.query,
+                            matches(p),
+                            nodes,
+                            if p.seq_scan { "yes ❌" } else { "no" },
+                            if p.sort { "every match" } else { "no" }
+                        );
+                    }
+                }
+                if let Some(c) = &c.search_plan {
+                    let _ = writeln!(
+                        s,
+                        "\nSearches are on their custom plans above (`plan_cache_mode = force_custom_plan`). The \
+                         statement's generic plan, the same for every value: {} (estimated cost {:.0}); \
+                         PostgreSQL's rule would put {:.0} % of the server's connections on it (1,000 simulated \
+                         connections, each running 30 searches drawn from the mix). PostgreSQL's execution time per \
+                         search, weighted by the mix: **{:.3} ms** on custom plans, **{:.3} ms** on the generic plan.",
+                        c.generic_nodes,
+                        c.generic_cost,
+                        100.0 * c.generic_share,
+                        c.custom_ms,
+                        c.generic_ms
+                    );
+                }
+                let _ = writeln!(
+                    s,
+                    "\n<details><summary>the statements, and the full plans of each class's slowest search and of the event page</summary>\n"
+                );
+                let mut last_sql = "";
+                for p in c.plans.iter().filter(|p| p.detail) {
+                    if p.sql != last_sql {
+                        let _ = writeln!(s, "```sql\n{}\n```\n", p.sql);
+                        last_sql = &p.sql;
+                    }
+                    let _ = writeln!(s, "{}:\n\n```\n{}\n```\n", p.query, p.plan.join("\n"));
+                }
+                let _ = writeln!(s, "</details>\n");
+            }
+        }
+        if !plots.is_empty() {
+            let _ = writeln!(s, "### Plots\n");
+            for (title, file) in plots {
+                let _ = writeln!(s, "#### {title}\n\n![{title}]({file})\n");
+            }
+        }
+        if !self.errors.is_empty() {
+            let _ = writeln!(s, "### Errors during the run\n");
+            for e in &self.errors {
+                let _ = writeln!(s, "- {}", e.replace('\n', " "));
+            }
+            let _ = writeln!(s);
+        }
+        let _ = writeln!(s, "{EVENTS_END}\n");
+        s
+    }
+}
+
+/// The events scenarios' plots: QPS against the catalogue's size, and the latency CDFs.
+pub fn write_event_plots(
+    out: &Path,
+    samples: &Samples,
+    events: &EventsResults,
+) -> Vec<(String, String)> {
+    let mut written = Vec::new();
+    let mut series = Vec::new();
+    for b in &events.backends {
+        for (name, get) in [
+            (
+                "search",
+                (|c: &CatalogueRun| c.search.as_ref().map(|l| l.qps))
+                    as fn(&CatalogueRun) -> Option<f64>,
+            ),
+            ("event", |c: &CatalogueRun| c.event.as_ref().map(|l| l.qps)),
+        ] {
+            let points: Vec<(f64, f64)> = b
+                .catalogue
+                .iter()
+                .filter_map(|c| get(c).map(|q| (c.events as f64 / 1000.0, q)))
+                .collect();
+            if !points.is_empty() {
+                series.push((format!("{}: {name}", b.backend.label()), points));
+            }
+        }
+    }
+    if series.iter().any(|(_, p)| !p.is_empty()) {
+        let file = "events-qps.svg".to_owned();
+        match crate::plot::lines(
+            &out.join(&file),
+            "search and event pages: QPS at 64 connections by catalogue size",
+            "events in the catalogue (thousands; tickets: ten times as many)",
+            "requests/s",
+            &series,
+        ) {
+            Ok(()) => written.push(("QPS against the catalogue's size".to_owned(), file)),
+            Err(e) => eprintln!("bench: plot events QPS: {e:#}"),
+        }
+    }
+    let spec: &[(&str, &str, bool)] = &[
+        ("search", "search: events(search, first: 20) latency", true),
+        (
+            "event",
+            "event page: event(id) with its 20 cheapest tickets, latency",
+            true,
+        ),
+        (
+            "waitlist",
+            "waitlist: ticketAvailable heard − expiresAt or the cancel's answer",
+            false,
+        ),
+    ];
+    for (key, title, log) in spec {
+        let Some(series) = samples.get(*key) else {
+            continue;
+        };
+        let file = format!("{key}-cdf.svg");
+        let x = if *log {
+            "latency, ms (log scale)"
+        } else {
+            "ms"
+        };
+        match crate::plot::cdf(&out.join(&file), title, x, series, *log) {
+            Ok(()) => written.push(((*title).to_owned(), file)),
+            Err(e) => eprintln!("bench: plot {key}: {e:#}"),
+        }
+    }
+    written
+}
+
+/// Puts this run's events section into `dir`'s `results.md` (in place of the one between the
+/// markers, or before the profiles when there is none) and its figures into `dir`'s
+/// `results.json` (`events`), and copies its plots there; the other scenarios' figures in `dir`
+/// stay as they are.
+pub fn merge_events(
+    dir: &Path,
+    out: &Path,
+    events: &EventsResults,
+    section: &str,
+    plots: &[(String, String)],
+) -> anyhow::Result<()> {
+    let md_path = dir.join("results.md");
+    let md = std::fs::read_to_string(&md_path).unwrap_or_default();
+    let merged = splice_md(&md, section);
+    std::fs::write(&md_path, merged)?;
+    let json_path = dir.join("results.json");
+    let json = std::fs::read_to_string(&json_path).unwrap_or_default();
+    std::fs::write(&json_path, splice_json(&json, events)?)?;
+    for (_, file) in plots {
+        let (from, to) = (out.join(file), dir.join(file));
+        if from != to {
+            std::fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// `md` with `section` in place of its events section, or before its profiles (or plots, or
+/// errors) when it has none.
+fn splice_md(md: &str, section: &str) -> String {
+    match (md.find(EVENTS_BEGIN), md.find(EVENTS_END)) {
+        (Some(a), Some(b)) if b > a => {
+            let end = b + EVENTS_END.len();
+            let rest = md[end..].trim_start_matches('\n');
+            format!("{}{section}{rest}", &md[..a])
+        }
+        _ => match ["## Profiles", "## Plots", "## Errors during the run"]
+            .iter()
+            .find_map(|h| md.find(&format!("\n{h}")))
+        {
+            Some(at) => format!("{}\n{section}{}", &md[..at], &md[at + 1..]),
+            None => format!("{md}\n{section}"),
+        },
+    }
+}
+
+/// `json` (a pretty-printed `Results`) with its top-level `events` set to `events`, the rest of
+/// the text as it was: the key replaced where it is, or put before `errors` (where a run writes
+/// it). Anything else is rewritten whole.
+fn splice_json(json: &str, events: &EventsResults) -> anyhow::Result<String> {
+    let value = serde_json::to_string_pretty(events)?.replace('\n', "\n  ");
+    let line = format!("\n  \"events\": {value}");
+    let top_key = |from: usize| {
+        json[from..]
+            .match_indices("\n  \"")
+            .map(|(i, _)| from + i)
+            .next()
+    };
+    if let Some(at) = json.find("\n  \"events\": ") {
+        // Up to the next top-level key, or the closing brace; keep its comma.
+        let end =
+            top_key(at + 1).map_or_else(|| json.rfind("\n}").unwrap_or(json.len()), |e| e - 1);
+        return Ok(format!("{}{line}{}", &json[..at], &json[end..]));
+    }
+    if let Some(at) = json.find("\n  \"errors\": ") {
+        return Ok(format!("{}{line},{}", &json[..at], &json[at..]));
+    }
+    let mut v: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|_| serde_json::json!({}));
+    v["events"] = serde_json::to_value(events)?;
+    Ok(serde_json::to_string_pretty(&v)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_events_section_is_put_in_and_replaced() {
+        let section = |x: &str| format!("{EVENTS_BEGIN}\n## Events\n\n{x}\n{EVENTS_END}\n\n");
+        let md =
+            "# Results\n\n## Details\n\nthings\n\n## Profiles (PostgreSQL + Redis)\n\nframes\n";
+        let once = splice_md(md, &section("first"));
+        assert_eq!(
+            once,
+            format!(
+                "# Results\n\n## Details\n\nthings\n\n{}## Profiles (PostgreSQL + Redis)\n\nframes\n",
+                section("first")
+            )
+        );
+        let twice = splice_md(&once, &section("second"));
+        assert_eq!(twice, once.replace("first", "second"));
+    }
+
+    #[test]
+    fn the_events_figures_are_spliced_into_the_json_text() {
+        let events = EventsResults {
+            command: "x".into(),
+            ..Default::default()
+        };
+        let json = "{\n  \"command\": \"all\",\n  \"profiles\": [],\n  \"errors\": []\n}";
+        let once = splice_json(json, &events).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&once).unwrap();
+        assert_eq!(v["events"]["command"], "x");
+        assert_eq!(v["command"], "all");
+        assert!(
+            once.starts_with("{\n  \"command\": \"all\",\n  \"profiles\": [],\n  \"events\": {")
+        );
+        let again = EventsResults {
+            command: "y".into(),
+            ..Default::default()
+        };
+        let twice = splice_json(&once, &again).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&twice).unwrap();
+        assert_eq!(v["events"]["command"], "y");
+        assert_eq!(
+            twice,
+            once.replace("\"command\": \"x\"", "\"command\": \"y\"")
+        );
+    }
 }
