@@ -436,6 +436,7 @@ impl Catalogue {
                 seller_id: Set(self.sellers[rng.random_range(0..self.sellers.len())]),
                 event_id: Set(Some(id)),
                 event_starts_at: Set(Some(starts_at)),
+                event_on_sale_at: Set(on_sale_at),
                 reserved_order_id: Set(None),
                 reserved_until: Set(None),
                 created_at: Set(listed),
