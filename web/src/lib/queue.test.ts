@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { formatEta, humanizeInstants, newerPlace, queueOpensAt, queueProgress } from './queue';
 import { formatEventTime } from './format';
+import type { QueueStatus } from '../gql/graphql';
 
-const waiting = (position: number | null) => ({ status: 'WAITING' as const, position });
+type Place = { status: QueueStatus; position: number | null };
+const waiting = (position: number | null): Place => ({ status: 'WAITING', position });
 
 describe('the queue helpers', () => {
   it('opens the queue 30 minutes before the sale', () => {
@@ -14,8 +16,8 @@ describe('the queue helpers', () => {
     expect(newerPlace(waiting(40), waiting(null))).toEqual(waiting(40));
     expect(newerPlace(waiting(40), waiting(12))).toEqual(waiting(12));
     expect(newerPlace(waiting(12), waiting(40))).toEqual(waiting(12)); // a late answer of an old read
-    const admitted = { status: 'ADMITTED' as const, position: null };
-    const expired = { status: 'EXPIRED' as const, position: null };
+    const admitted: Place = { status: 'ADMITTED', position: null };
+    const expired: Place = { status: 'EXPIRED', position: null };
     expect(newerPlace(admitted, waiting(3))).toBe(admitted);
     expect(newerPlace(waiting(3), admitted)).toBe(admitted);
     expect(newerPlace(expired, admitted)).toBe(expired);
