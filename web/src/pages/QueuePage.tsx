@@ -210,7 +210,8 @@ function Waiting({ eventId, place, position }: { eventId: string; place: QueuePl
           <div className="h-full rounded-full bg-indigo-600 transition-[width] duration-700" style={{ width: `${Math.max(pct, 2)}%` }} />
         </div>
         <p className="mt-1 text-xs text-slate-500">
-          {first - position} let in since you were #{first}. Keep this page open: you are let in automatically.
+          {first === position ? 'The bar fills as the buyers ahead of you are let in.' : `${first - position} let in since you were #${first}.`} Keep this
+          page open: you are let in automatically.
         </p>
       </div>
     </div>
