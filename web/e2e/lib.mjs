@@ -34,8 +34,9 @@ export { sleep };
 /**
  * Starts the API server and waits for GET /healthz. `name` names its database and log file;
  * restart() stops and starts it again on the same port, database and JWT secret (sessions survive).
+ * `env` adds settings (e.g. the queue's QUEUE_ADMIT_PER_SECOND).
  */
-export async function startServer(name, { ttlSeconds = 900, port } = {}) {
+export async function startServer(name, { ttlSeconds = 900, port, env: extra = {} } = {}) {
   accessSync(API_BIN, constants.X_OK);
   const webDir = join(WEB_ROOT, 'dist');
   if (!existsSync(join(webDir, 'index.html'))) throw new Error(`${webDir}/index.html is missing: build first`);
@@ -49,6 +50,7 @@ export async function startServer(name, { ttlSeconds = 900, port } = {}) {
     ORDER_TTL_SECONDS: String(ttlSeconds),
     JWT_SECRET: randomBytes(32).toString('hex'),
     RUST_LOG: process.env.E2E_RUST_LOG || 'warn',
+    ...extra,
   };
   for (const k of ['REDIS_URL', 'STRIPE_SECRET_KEY', 'STRIPE_PUBLISHABLE_KEY', 'STRIPE_API_BASE']) delete env[k];
   const logPath = join(TMP, `${name}.log`);

@@ -8,9 +8,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { API_BIN, CHROMIUM, CHROMIUM_ARGS, TMP, WEB_ROOT, startServer } from './lib.mjs';
-import { storyBuyAndPay, storyEvents, storyExpiry, storyGraphiql, storyReconnect } from './stories.mjs';
+import { storyBuyAndPay, storyEvents, storyExpiry, storyGraphiql, storyQueue, storyReconnect } from './stories.mjs';
 
 const EXPIRY_TTL = Number(process.env.E2E_ORDER_TTL_SECONDS || 8);
+// The on-sale queue's server lets one buyer in per second, each for a short turn.
+const QUEUE = { QUEUE_ADMIT_PER_SECOND: '1', QUEUE_ADMISSION_SECONDS: process.env.E2E_QUEUE_ADMISSION_SECONDS || '15' };
 const started = Date.now();
 execFileSync('bash', [join(WEB_ROOT, 'scripts', 'ensure-built.sh')], { stdio: 'inherit' });
 console.log(`e2e: API_BIN=${API_BIN}, Chromium ${CHROMIUM}, scratch ${TMP}`);
@@ -20,17 +22,24 @@ let browser;
 let passed = 0;
 let failed = 0;
 try {
-  const [main, short] = await Promise.all([
+  const [main, short, queue] = await Promise.all([
     startServer('main', { ttlSeconds: 900 }),
     startServer('short-ttl', { ttlSeconds: EXPIRY_TTL }),
+    startServer('queue', { ttlSeconds: 900, env: QUEUE }),
   ]);
-  servers.push(main, short);
-  console.log(`e2e: servers up on :${main.port} (TTL 900 s) and :${short.port} (TTL ${EXPIRY_TTL} s)`);
+  servers.push(main, short, queue);
+  console.log(
+    `e2e: servers up on :${main.port} (TTL 900 s), :${short.port} (TTL ${EXPIRY_TTL} s) and :${queue.port} (queue: ${QUEUE.QUEUE_ADMIT_PER_SECOND} a second, ${QUEUE.QUEUE_ADMISSION_SECONDS} s turns)`,
+  );
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 
   const stories = [
     ['story 1: list, live listing, buy, reserved live, pay, receipt, sold everywhere', () => storyBuyAndPay({ browser, server: main })],
     ['story 4: events: create, list for one, search, cheapest first, live counts, watch, a cancelled order frees the ticket and the watcher buys it', () => storyEvents({ browser, server: main })],
+    [
+      `story 5: the on-sale queue: an event on sale in 20 s, two buyers queue before it, one is let in (${QUEUE.QUEUE_ADMIT_PER_SECOND} a second) and buys, the other waits its turn and sees it sold out`,
+      () => storyQueue({ browser, server: queue, admissionSeconds: Number(QUEUE.QUEUE_ADMISSION_SECONDS) }),
+    ],
     ['graphiql: bundled page at /graphql runs a query as the signed-in user', () => storyGraphiql({ browser, server: main })],
     [`story 2: the order expires (ORDER_TTL_SECONDS=${EXPIRY_TTL}) and the ticket is on sale again`, () => storyExpiry({ browser, server: short, ttlSeconds: EXPIRY_TTL })],
     ['reconnect: a lost WebSocket reconnects and refetches what it missed', () => storyReconnect({ browser, server: short })],

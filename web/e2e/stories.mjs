@@ -368,6 +368,142 @@ export async function storyEvents({ browser, server }) {
   await Promise.all([organizer, seller, buyer, watcher, phone].map((p) => p.context().close()));
 }
 
+/** The queue's place as the page shows it: its status and, while waiting after the draw, its position. */
+async function placeOf(page) {
+  const read = () => {
+    const el = document.querySelector('[data-testid="queue-place"]');
+    return el ? { status: el.getAttribute('data-status'), position: el.getAttribute('data-position') } : null;
+  };
+  const p = await page.evaluate(read).catch(() => null); // null too while navigating
+  return { status: p?.status ?? null, position: p?.position ? Number(p.position) : null };
+}
+
+/**
+ * Story 5: the on-sale queue. An organizer creates an event on sale 20 s ahead (the form refuses
+ * an on-sale time after the start) and lists one ticket; six buyers queue through the API and two
+ * in browsers, whose Buy is disabled and who join from the event page and see when the order is
+ * drawn (coming back to the event page goes straight to the queue). At the draw the server lets
+ * one in per second (QUEUE_ADMIT_PER_SECOND=1): the browser buyer whose turn comes first sees
+ * "It's your turn" with its countdown and buys the ticket and pays; the other has waited with a
+ * position, an estimated wait and a progress bar, and ends with the event sold out (its place
+ * expired while waiting, or its short turn ended with nothing left).
+ */
+export async function storyQueue({ browser, server, admissionSeconds }) {
+  const base = server.url;
+  const organizer = await newPage(browser, { label: 'organizer' });
+  const buyers = [await newPage(browser, { label: 'buyer A' }), await newPage(browser, { label: 'buyer B' })];
+  // Accounts first: the sale opens 20 s after the event is created.
+  await Promise.all([
+    signUp(organizer, base, 'organizer5@example.com'),
+    signUp(buyers[0], base, 'buyer5a@example.com'),
+    signUp(buyers[1], base, 'buyer5b@example.com'),
+  ]);
+  const others = await Promise.all(
+    [1, 2, 3, 4, 5, 6].map((i) => gql(server, `mutation { signUp(email: "queuer5-${i}@example.com", password: "${PASSWORD}") { token } }`)),
+  );
+
+  await organizer.goto(`${base}/events/new`);
+  await organizer.getByLabel('Name').fill('Sold-out Arena Show');
+  await organizer.getByLabel('Venue').fill('Mercedes-Benz Arena');
+  await organizer.getByLabel('City').fill('Berlin');
+  await organizer.getByLabel('Starts at').fill(localInput(30));
+  await organizer.getByLabel('On sale at').fill(localInput(31));
+  await organizer.getByRole('button', { name: 'Create event' }).click();
+  await organizer.getByText('On sale at must be before the start').waitFor();
+  const onSaleAt = Math.ceil((Date.now() + 20_000) / 1000) * 1000;
+  await organizer.getByLabel('On sale at').fill(new Date(onSaleAt).toISOString().slice(0, 19)); // the context runs in UTC
+  await organizer.getByRole('button', { name: 'Create event' }).click();
+  await organizer.waitForURL(/\/events\/[0-9a-f-]+$/);
+  const eventId = organizer.url().split('/').pop();
+  await organizer.getByTestId('event-on-sale-at').waitFor();
+  await organizer.getByRole('button', { name: 'Join the queue' }).waitFor(); // open: the sale is less than 30 minutes away
+
+  await organizer.getByRole('link', { name: 'Sell a ticket for this event' }).click();
+  await organizer.getByRole('group', { name: 'Event' }).filter({ hasText: 'Sold-out Arena Show' }).waitFor();
+  await organizer.getByLabel('Title').fill('Floor, standing');
+  await organizer.getByLabel('Price (USD)').fill('45');
+  await organizer.getByRole('button', { name: 'List ticket' }).click();
+  await organizer.waitForURL(/\/tickets\/[0-9a-f-]+$/);
+  await Promise.all(others.map((o) => gql(server, 'mutation($e: ID!) { joinQueue(eventId: $e) { status } }', { e: eventId }, o.signUp.token)));
+
+  // Both buyers see the ticket but may not buy it, join, and are told when the order is drawn.
+  await Promise.all(
+    buyers.map(async (b) => {
+      await b.goto(`${base}/events/${eventId}`);
+      const buy = b.getByTestId('ticket-list').getByRole('button', { name: 'Buy for $45.00' });
+      await buy.waitFor();
+      assert(await buy.isDisabled(), 'Buy is disabled without an admission');
+      await b.getByRole('button', { name: 'Join the queue' }).click();
+      await b.waitForURL(`${base}/events/${eventId}/queue`);
+      await b.getByTestId('queue-draw').filter({ hasText: 'The order is drawn at' }).waitFor();
+      await b.getByTestId('countdown').filter({ hasText: /\d:\d\d until the draw/ }).waitFor();
+    }),
+  );
+  // Back on the event page: straight to the queue again.
+  await buyers[1].goto(`${base}/events/${eventId}`);
+  await buyers[1].waitForURL(`${base}/events/${eventId}/queue`);
+  await buyers[1].getByTestId('queue-draw').waitFor();
+  assert(Date.now() < onSaleAt - 1_000, `both buyers joined before the sale (${onSaleAt - Date.now()} ms left)`);
+
+  // The draw. Eight places, let in one a second (a waiting place is pushed every 5 s or so). What each buyer's page shows is noted all along.
+  const seen = [new Set(), new Set()];
+  const label = (p) => (p.status === 'WAITING' && p.position ? 'position' : p.status);
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      for (const i of [0, 1]) seen[i].add(label(await placeOf(buyers[i])));
+      await sleep(40);
+    }
+  })();
+  /** The first buyer whose page shows `want`, by `deadline`. */
+  const firstTo = async (want, deadline) => {
+    for (;;) {
+      for (const i of [0, 1]) if (label(await placeOf(buyers[i])) === want) return i;
+      if (Date.now() > deadline) throw new Error(`assertion failed: no buyer shows ${want} (${[...seen[0]]} / ${[...seen[1]]})`);
+      await sleep(30);
+    }
+  };
+  // Both drawn (only one is let in at the draw, so at least one of them waits): the one further
+  // back is shown.
+  await firstTo('position', onSaleAt + 8_000);
+  await sleep(200); // both pushes of the draw have arrived
+  const places = [await placeOf(buyers[0]), await placeOf(buyers[1])];
+  const w = (places[1].position ?? 0) > (places[0].position ?? 0) ? 1 : 0;
+  await buyers[w].getByTestId('queue-eta').filter({ hasText: /Estimated wait: (about \d+ seconds?|any moment now)/ }).waitFor();
+  await buyers[w].getByRole('progressbar', { name: 'Your progress in the queue' }).waitFor();
+  await shot(buyers[w], 'queue-waiting');
+  const first = await firstTo('ADMITTED', onSaleAt + 12_000);
+  const [winner, other] = first === 0 ? buyers : [buyers[1], buyers[0]];
+  const otherSeen = seen[1 - first];
+
+  await winner.getByRole('heading', { name: 'It’s your turn' }).waitFor();
+  await winner.getByTestId('countdown').filter({ hasText: /\d:\d\d left to buy/ }).waitFor();
+  const buy = winner.getByTestId('ticket-list').getByRole('button', { name: 'Buy for $45.00' });
+  assert(!(await buy.isDisabled()), 'Buy is enabled once admitted');
+  await shot(winner, 'queue-admitted');
+  await buy.click();
+  await winner.waitForURL(/\/orders\/[0-9a-f-]+$/);
+  await winner.getByTestId('countdown').filter({ hasText: /left to pay/ }).waitFor();
+  await winner.getByRole('button', { name: /Visa that pays/ }).click();
+  await winner.getByRole('button', { name: /^Pay / }).click();
+  await winner.getByTestId('receipt').waitFor();
+
+  // The other one waited with a position, and ends with nothing left to buy.
+  const ended = other.getByTestId('queue-ended').filter({ hasText: 'Sold out' });
+  await ended.waitFor({ timeout: (admissionSeconds + 10) * 1000 });
+  watching = false;
+  await watcher;
+  assert(otherSeen.has('position'), `the other buyer saw its position before its turn (${[...otherSeen]})`);
+  const admittedToo = otherSeen.has('ADMITTED');
+  await other.getByRole('link', { name: 'Back to Sold-out Arena Show' }).click();
+  await other.waitForURL(`${base}/events/${eventId}`);
+  await other.getByTestId('queue-ended').filter({ hasText: 'Sold out' }).waitFor();
+  await other.getByTestId('event-availability').filter({ hasText: 'Sold out' }).waitFor();
+
+  await Promise.all([organizer, ...buyers].map((p) => p.context().close()));
+  return `the other buyer ${admittedToo ? 'was admitted after the ticket was reserved, then its turn ended' : 'was still waiting when it sold out'}`;
+}
+
 /**
  * Story 3: the server goes away and comes back; the page shows it is reconnecting, and what
  * happened while it was disconnected (a new listing, whose event it never got) shows up after

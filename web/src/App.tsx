@@ -10,6 +10,7 @@ import { LandingPage } from './pages/LandingPage';
 import { MyOrdersPage } from './pages/MyOrdersPage';
 import { MyTicketsPage } from './pages/MyTicketsPage';
 import { OrderPage } from './pages/OrderPage';
+import { QueuePage } from './pages/QueuePage';
 import { SellPage } from './pages/SellPage';
 import { TicketPage } from './pages/TicketPage';
 import { useEffect } from 'react';
@@ -21,6 +22,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/signup/, 'Sign up'],
   [/^\/sell/, 'Sell a ticket'],
   [/^\/events\/new$/, 'Create an event'],
+  [/^\/events\/[^/]+\/queue$/, 'Queue'],
   [/^\/events\/.+/, 'Event'],
   [/^\/events/, 'Events'],
   [/^\/tickets\//, 'Ticket'],
@@ -65,6 +67,14 @@ export function App() {
           }
         />
         <Route path="/events/:id" element={<EventPage />} />
+        <Route
+          path="/events/:id/queue"
+          element={
+            <RequireAuth>
+              <QueuePage />
+            </RequireAuth>
+          }
+        />
         <Route path="/tickets/:id" element={<TicketPage />} />
         <Route
           path="/orders"

@@ -33,3 +33,12 @@ describe('Countdown', () => {
     expect(text).toMatch(/^(2:00|1:59) left to pay$/);
   });
 });
+
+describe('Countdown to another deadline', () => {
+  it('says what it counts down to, and what happens at zero', () => {
+    render(<Countdown expiresAt="2026-01-01T10:00:03Z" label="until the draw" due="Drawing the order…" />);
+    expect(screen.getByRole('timer')).toHaveTextContent('0:03 until the draw');
+    act(() => vi.advanceTimersByTime(3_000));
+    expect(screen.getByRole('timer')).toHaveTextContent('Drawing the order…');
+  });
+});

@@ -17,22 +17,36 @@ export function useSecondsLeft(deadline: string, now: () => number = serverNow):
 }
 
 /**
- * Time left to pay. Reaching zero only says "expiring…": the order is expired when the server
- * says so (orderExpired / orderUpdated CANCELLED), never by the local clock alone.
+ * Time left to pay (or, with `label` and `due`, until another deadline: an admission's end, the
+ * queue's draw). Reaching zero only says "Expiring…" (or `due`): the order is expired when the
+ * server says so (orderExpired / orderUpdated CANCELLED), never by the local clock alone.
  */
-export function Countdown({ expiresAt, now }: { expiresAt: string; now?: () => number }) {
+export function Countdown({
+  expiresAt,
+  now,
+  label = 'left to pay',
+  due = 'Expiring…',
+  urgent = true,
+}: {
+  expiresAt: string;
+  now?: () => number;
+  label?: string;
+  due?: string;
+  /** Red in the last minute. */
+  urgent?: boolean;
+}) {
   const left = useSecondsLeft(expiresAt, now);
   if (left <= 0) {
     return (
       <p role="timer" aria-live="polite" className="text-lg font-semibold text-amber-800" data-testid="countdown">
-        Expiring…
+        {due}
       </p>
     );
   }
   return (
     <p role="timer" className="text-lg font-semibold tabular-nums" data-testid="countdown">
-      <span className={left <= 60 ? 'text-red-700' : 'text-slate-900'}>{formatDuration(left)}</span>{' '}
-      <span className="text-sm font-normal text-slate-600">left to pay</span>
+      <span className={urgent && left <= 60 ? 'text-red-700' : 'text-slate-900'}>{formatDuration(left)}</span>{' '}
+      <span className="text-sm font-normal text-slate-600">{label}</span>
     </p>
   );
 }

@@ -1,9 +1,21 @@
+import type { ReactNode } from 'react';
 import { Link } from 'react-router';
 import type { TicketFieldsFragment } from '../gql/graphql';
 import { formatDateTime, formatPrice } from '../lib/format';
 import { TicketStatusBadge } from './StatusBadge';
 
-export function TicketList({ tickets, fresh, empty }: { tickets: TicketFieldsFragment[]; fresh?: ReadonlySet<string>; empty: string }) {
+export function TicketList({
+  tickets,
+  fresh,
+  empty,
+  action,
+}: {
+  tickets: TicketFieldsFragment[];
+  fresh?: ReadonlySet<string>;
+  empty: string;
+  /** What to offer at the end of a row (e.g. Buy). */
+  action?: (t: TicketFieldsFragment) => ReactNode;
+}) {
   if (tickets.length === 0) return <p className="py-6 text-slate-600">{empty}</p>;
   return (
     <ul className="divide-y divide-slate-200 overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm" data-testid="ticket-list">
@@ -23,6 +35,7 @@ export function TicketList({ tickets, fresh, empty }: { tickets: TicketFieldsFra
           </div>
           <span className="whitespace-nowrap font-semibold tabular-nums">{formatPrice(t.price)}</span>
           <TicketStatusBadge status={t.status} />
+          {action ? action(t) : null}
         </li>
       ))}
     </ul>

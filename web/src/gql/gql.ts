@@ -32,6 +32,9 @@ type Documents = {
     "\n  query Event($id: ID!) {\n    event(id: $id) {\n      ...EventFields\n    }\n  }\n": typeof types.EventDocument,
     "\n  query EventPage($id: ID!, $first: Int!, $after: String) {\n    event(id: $id) {\n      ...EventFields\n      listed: tickets(first: 1) {\n        edges {\n          cursor\n        }\n      }\n      tickets(first: $first, after: $after, status: AVAILABLE, orderBy: PRICE_ASC) {\n        edges {\n          cursor\n          node {\n            ...TicketFields\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n": typeof types.EventPageDocument,
     "\n  mutation CreateEvent($input: CreateEventInput!) {\n    createEvent(input: $input) {\n      ...EventFields\n    }\n  }\n": typeof types.CreateEventDocument,
+    "\n  fragment QueuePlaceFields on QueuePlace {\n    eventId\n    status\n    position\n    etaSeconds\n    admittedUntil\n    joinedAt\n  }\n": typeof types.QueuePlaceFieldsFragmentDoc,
+    "\n  query QueuePlace($eventId: ID!) {\n    queuePlace(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n": typeof types.QueuePlaceDocument,
+    "\n  mutation JoinQueue($eventId: ID!) {\n    joinQueue(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n": typeof types.JoinQueueDocument,
     "\n  mutation CreateOrder($ticketId: ID!, $expectedVersion: Int) {\n    createOrder(ticketId: $ticketId, expectedVersion: $expectedVersion) {\n      ...OrderFields\n    }\n  }\n": typeof types.CreateOrderDocument,
     "\n  query Order($id: ID!) {\n    order(id: $id) {\n      ...OrderFields\n    }\n  }\n": typeof types.OrderDocument,
     "\n  query Orders($first: Int!, $after: String) {\n    orders(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...OrderFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.OrdersDocument,
@@ -41,6 +44,7 @@ type Documents = {
     "\n  subscription TicketUpdated($id: ID) {\n    ticketUpdated(id: $id) {\n      ...TicketFields\n    }\n  }\n": typeof types.TicketUpdatedDocument,
     "\n  subscription EventUpdated($id: ID!) {\n    eventUpdated(id: $id) {\n      ...EventFields\n    }\n  }\n": typeof types.EventUpdatedDocument,
     "\n  subscription TicketAvailable($eventId: ID!, $maxPrice: Decimal) {\n    ticketAvailable(eventId: $eventId, maxPrice: $maxPrice) {\n      ...TicketFields\n    }\n  }\n": typeof types.TicketAvailableDocument,
+    "\n  subscription QueueUpdated($eventId: ID!) {\n    queueUpdated(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n": typeof types.QueueUpdatedDocument,
     "\n  subscription OrderCreated {\n    orderCreated {\n      ...OrderFields\n    }\n  }\n": typeof types.OrderCreatedDocument,
     "\n  subscription OrderUpdated($id: ID) {\n    orderUpdated(id: $id) {\n      ...OrderFields\n    }\n  }\n": typeof types.OrderUpdatedDocument,
     "\n  subscription OrderExpired {\n    orderExpired {\n      ...OrderFields\n    }\n  }\n": typeof types.OrderExpiredDocument,
@@ -66,6 +70,9 @@ const documents: Documents = {
     "\n  query Event($id: ID!) {\n    event(id: $id) {\n      ...EventFields\n    }\n  }\n": types.EventDocument,
     "\n  query EventPage($id: ID!, $first: Int!, $after: String) {\n    event(id: $id) {\n      ...EventFields\n      listed: tickets(first: 1) {\n        edges {\n          cursor\n        }\n      }\n      tickets(first: $first, after: $after, status: AVAILABLE, orderBy: PRICE_ASC) {\n        edges {\n          cursor\n          node {\n            ...TicketFields\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n": types.EventPageDocument,
     "\n  mutation CreateEvent($input: CreateEventInput!) {\n    createEvent(input: $input) {\n      ...EventFields\n    }\n  }\n": types.CreateEventDocument,
+    "\n  fragment QueuePlaceFields on QueuePlace {\n    eventId\n    status\n    position\n    etaSeconds\n    admittedUntil\n    joinedAt\n  }\n": types.QueuePlaceFieldsFragmentDoc,
+    "\n  query QueuePlace($eventId: ID!) {\n    queuePlace(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n": types.QueuePlaceDocument,
+    "\n  mutation JoinQueue($eventId: ID!) {\n    joinQueue(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n": types.JoinQueueDocument,
     "\n  mutation CreateOrder($ticketId: ID!, $expectedVersion: Int) {\n    createOrder(ticketId: $ticketId, expectedVersion: $expectedVersion) {\n      ...OrderFields\n    }\n  }\n": types.CreateOrderDocument,
     "\n  query Order($id: ID!) {\n    order(id: $id) {\n      ...OrderFields\n    }\n  }\n": types.OrderDocument,
     "\n  query Orders($first: Int!, $after: String) {\n    orders(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...OrderFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.OrdersDocument,
@@ -75,6 +82,7 @@ const documents: Documents = {
     "\n  subscription TicketUpdated($id: ID) {\n    ticketUpdated(id: $id) {\n      ...TicketFields\n    }\n  }\n": types.TicketUpdatedDocument,
     "\n  subscription EventUpdated($id: ID!) {\n    eventUpdated(id: $id) {\n      ...EventFields\n    }\n  }\n": types.EventUpdatedDocument,
     "\n  subscription TicketAvailable($eventId: ID!, $maxPrice: Decimal) {\n    ticketAvailable(eventId: $eventId, maxPrice: $maxPrice) {\n      ...TicketFields\n    }\n  }\n": types.TicketAvailableDocument,
+    "\n  subscription QueueUpdated($eventId: ID!) {\n    queueUpdated(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n": types.QueueUpdatedDocument,
     "\n  subscription OrderCreated {\n    orderCreated {\n      ...OrderFields\n    }\n  }\n": types.OrderCreatedDocument,
     "\n  subscription OrderUpdated($id: ID) {\n    orderUpdated(id: $id) {\n      ...OrderFields\n    }\n  }\n": types.OrderUpdatedDocument,
     "\n  subscription OrderExpired {\n    orderExpired {\n      ...OrderFields\n    }\n  }\n": types.OrderExpiredDocument,
@@ -171,6 +179,18 @@ export function graphql(source: "\n  mutation CreateEvent($input: CreateEventInp
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  fragment QueuePlaceFields on QueuePlace {\n    eventId\n    status\n    position\n    etaSeconds\n    admittedUntil\n    joinedAt\n  }\n"): (typeof documents)["\n  fragment QueuePlaceFields on QueuePlace {\n    eventId\n    status\n    position\n    etaSeconds\n    admittedUntil\n    joinedAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query QueuePlace($eventId: ID!) {\n    queuePlace(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n"): (typeof documents)["\n  query QueuePlace($eventId: ID!) {\n    queuePlace(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation JoinQueue($eventId: ID!) {\n    joinQueue(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n"): (typeof documents)["\n  mutation JoinQueue($eventId: ID!) {\n    joinQueue(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  mutation CreateOrder($ticketId: ID!, $expectedVersion: Int) {\n    createOrder(ticketId: $ticketId, expectedVersion: $expectedVersion) {\n      ...OrderFields\n    }\n  }\n"): (typeof documents)["\n  mutation CreateOrder($ticketId: ID!, $expectedVersion: Int) {\n    createOrder(ticketId: $ticketId, expectedVersion: $expectedVersion) {\n      ...OrderFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -204,6 +224,10 @@ export function graphql(source: "\n  subscription EventUpdated($id: ID!) {\n    
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription TicketAvailable($eventId: ID!, $maxPrice: Decimal) {\n    ticketAvailable(eventId: $eventId, maxPrice: $maxPrice) {\n      ...TicketFields\n    }\n  }\n"): (typeof documents)["\n  subscription TicketAvailable($eventId: ID!, $maxPrice: Decimal) {\n    ticketAvailable(eventId: $eventId, maxPrice: $maxPrice) {\n      ...TicketFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription QueueUpdated($eventId: ID!) {\n    queueUpdated(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n"): (typeof documents)["\n  subscription QueueUpdated($eventId: ID!) {\n    queueUpdated(eventId: $eventId) {\n      ...QueuePlaceFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

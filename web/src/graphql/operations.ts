@@ -239,6 +239,34 @@ export const CreateEventMutation = graphql(`
   }
 `);
 
+export const QueuePlaceFieldsFragment = graphql(`
+  fragment QueuePlaceFields on QueuePlace {
+    eventId
+    status
+    position
+    etaSeconds
+    admittedUntil
+    joinedAt
+  }
+`);
+
+/** The viewer's place in an event's on-sale queue (null when not in it or signed out). */
+export const QueuePlaceQuery = graphql(`
+  query QueuePlace($eventId: ID!) {
+    queuePlace(eventId: $eventId) {
+      ...QueuePlaceFields
+    }
+  }
+`);
+
+export const JoinQueueMutation = graphql(`
+  mutation JoinQueue($eventId: ID!) {
+    joinQueue(eventId: $eventId) {
+      ...QueuePlaceFields
+    }
+  }
+`);
+
 export const CreateOrderMutation = graphql(`
   mutation CreateOrder($ticketId: ID!, $expectedVersion: Int) {
     createOrder(ticketId: $ticketId, expectedVersion: $expectedVersion) {
@@ -316,6 +344,14 @@ export const TicketAvailableSubscription = graphql(`
   subscription TicketAvailable($eventId: ID!, $maxPrice: Decimal) {
     ticketAvailable(eventId: $eventId, maxPrice: $maxPrice) {
       ...TicketFields
+    }
+  }
+`);
+
+export const QueueUpdatedSubscription = graphql(`
+  subscription QueueUpdated($eventId: ID!) {
+    queueUpdated(eventId: $eventId) {
+      ...QueuePlaceFields
     }
   }
 `);

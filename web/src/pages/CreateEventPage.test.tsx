@@ -21,7 +21,7 @@ async function fill(user: ReturnType<typeof userEvent.setup>, v: { name: string;
   await user.type(screen.getByLabelText('Venue'), v.venue);
   await user.type(screen.getByLabelText('City'), v.city);
   fireEvent.change(screen.getByLabelText('Starts at'), { target: { value: v.startsAt } });
-  if (v.onSaleAt) fireEvent.change(screen.getByLabelText('On sale from'), { target: { value: v.onSaleAt } });
+  if (v.onSaleAt) fireEvent.change(screen.getByLabelText('On sale at'), { target: { value: v.onSaleAt } });
 }
 
 describe('creating an event', () => {
@@ -55,8 +55,8 @@ describe('creating an event', () => {
     expect(screen.getByText('Venue must not contain control characters')).toBeInTheDocument();
     expect(screen.getByText('City is not served')).toBeInTheDocument();
     expect(screen.getByText('Starts at must be in the future')).toBeInTheDocument();
-    expect(screen.getByText('On sale from must be before startsAt')).toBeInTheDocument();
-    expect(screen.getByLabelText('On sale from')).toHaveAccessibleDescription(/On sale from must be before startsAt/);
+    expect(screen.getByText('On sale at must be before startsAt')).toBeInTheDocument();
+    expect(screen.getByLabelText('On sale at')).toHaveAccessibleDescription(/On sale at must be before startsAt/);
     expect(screen.queryByRole('alert')).not.toBeInTheDocument(); // all about fields: no banner
   });
 
@@ -77,5 +77,40 @@ describe('creating an event', () => {
     expect(mock.calls.find((c) => c.name === 'CreateEvent')?.variables).toEqual({
       input: { name: 'Berlin Jazz Festival', venue: 'Philharmonie', city: 'Berlin', startsAt: new Date('2099-03-01T19:00').toISOString() },
     });
+  });
+
+  it('offers an optional on-sale time, explains the queue, and sends it as an instant', async () => {
+    const user = userEvent.setup();
+    const mock = setup(() => ({ data: { createEvent: event({ id: 'e8', onSaleAt: '2099-02-01T10:00:00Z' }) } }));
+    const onSale = screen.getByLabelText('On sale at');
+    expect(onSale).toHaveAttribute('type', 'datetime-local');
+    expect(onSale).not.toBeRequired();
+    expect(onSale).toHaveAccessibleDescription(/buyers queue from 30 minutes before/);
+    expect(onSale).toHaveAccessibleDescription(/let in at the configured rate/);
+    await fill(user, { name: 'Jazz', venue: 'Hall', city: 'Berlin', startsAt: '2099-03-01T19:00', onSaleAt: '2099-02-01T10:00:30' });
+    await user.click(screen.getByRole('button', { name: 'Create event' }));
+    await screen.findByText('elsewhere');
+    expect(mock.calls.find((c) => c.name === 'CreateEvent')?.variables).toEqual({
+      input: {
+        name: 'Jazz',
+        venue: 'Hall',
+        city: 'Berlin',
+        startsAt: new Date('2099-03-01T19:00').toISOString(),
+        onSaleAt: new Date('2099-02-01T10:00:30').toISOString(),
+      },
+    });
+  });
+
+  it('checks the on-sale time before sending: not in the past, before the start', async () => {
+    const user = userEvent.setup();
+    const mock = setup(() => ({ data: null }));
+    await fill(user, { name: 'Jazz', venue: 'Hall', city: 'Berlin', startsAt: '2099-03-01T19:00', onSaleAt: '2099-03-01T19:00' });
+    await user.click(screen.getByRole('button', { name: 'Create event' }));
+    expect(screen.getByText('On sale at must be before the start')).toBeInTheDocument();
+    fireEvent.change(screen.getByLabelText('On sale at'), { target: { value: '2020-01-01T10:00' } });
+    await user.click(screen.getByRole('button', { name: 'Create event' }));
+    expect(screen.getByText('On sale at must not be in the past')).toBeInTheDocument();
+    expect(screen.getByLabelText('On sale at')).toHaveAttribute('aria-invalid', 'true');
+    expect(mock.calls.some((c) => c.name === 'CreateEvent')).toBe(false);
   });
 });

@@ -95,14 +95,20 @@ export function CreateEventPage() {
             hint={`In the future; your time zone (${timeZoneName()}).`}
           />
           <Field
-            label="On sale from"
+            label="On sale at"
             name="onSaleAt"
             type="datetime-local"
             min={min}
             value={values.onSaleAt}
             onChange={set('onSaleAt')}
             error={errors.onSaleAt}
-            hint="Optional: empty means on sale as soon as tickets are listed. Before the start."
+            hint={
+              <>
+                Optional: empty means on sale as soon as tickets are listed. With a time (before the start), tickets sell
+                through a queue: buyers queue from 30 minutes before; at this time their order is drawn at random and
+                they are let in at the configured rate, each with a few minutes to buy.
+              </>
+            }
           />
           <p className="text-xs text-slate-500">You will be its organizer. An event cannot be changed once created.</p>
           <button type="submit" className={buttonClass('primary')} disabled={busy}>

@@ -3,10 +3,11 @@ import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { print } from 'graphql';
 import { EventPage } from './EventPage';
-import { mockClient } from '../test/mockClient';
+import { gqlError, mockClient, type Reply } from '../test/mockClient';
 import { renderPage } from '../test/render';
-import { connection, event, listedEvent, order, ticket } from '../test/fixtures';
-import type { EventFieldsFragment, TicketFieldsFragment } from '../gql/graphql';
+import { connection, event, fromNow, listedEvent, order, queuePlace, ticket } from '../test/fixtures';
+import type { EventFieldsFragment, QueuePlaceFieldsFragment, TicketFieldsFragment } from '../gql/graphql';
+import { formatEventTime } from '../lib/format';
 
 interface Server {
   event: EventFieldsFragment | null;
@@ -14,6 +15,9 @@ interface Server {
   /** Pages of tickets on sale, by `after` ('' for the first). */
   pages: Record<string, TicketFieldsFragment[]>;
   more?: Record<string, boolean>;
+  /** The viewer's place in the event's queue. */
+  place?: QueuePlaceFieldsFragment | null;
+  join?: () => Reply;
 }
 
 function setup(me: string | null, server: Server) {
@@ -34,6 +38,8 @@ function setup(me: string | null, server: Server) {
       };
     }
     if (name === 'CreateOrder') return { data: { createOrder: order({ id: 'o9' }) } };
+    if (name === 'QueuePlace') return { data: { queuePlace: server.place ?? null } };
+    if (name === 'JoinQueue') return server.join?.();
     return undefined;
   });
   renderPage(mock.client, <EventPage />, { path: '/events/:id', url: '/events/e1' });
@@ -166,5 +172,91 @@ describe('watching an event', () => {
     await user.click(screen.getByRole('button', { name: 'Watch' }));
     expect(screen.getByText('Max price (USD) must have at most 2 decimals')).toBeInTheDocument();
     expect(mock.calls.some((x) => x.name === 'TicketAvailable')).toBe(false);
+  });
+});
+
+describe('buying from the event page', () => {
+  it('offers Buy for each ticket on sale to a signed-in buyer, for the version shown', async () => {
+    const user = userEvent.setup();
+    const mock = setup('buyer', { event: event({ availableCount: 2, lowestPrice: '12.50' }), pages: { '': [{ ...a, version: 2 }, b] } });
+    const list = within(await screen.findByTestId('ticket-list'));
+    expect(list.getByRole('button', { name: 'Buy for $30.00' })).toBeEnabled();
+    await user.click(list.getByRole('button', { name: 'Buy for $12.50' }));
+    await screen.findByText('elsewhere'); // the order page
+    expect(mock.calls.find((x) => x.name === 'CreateOrder')?.variables).toEqual({ ticketId: 'a', expectedVersion: 2 });
+    expect(mock.calls.some((x) => x.name === 'QueuePlace')).toBe(false); // no queue, nothing to ask
+  });
+
+  it('offers no Buy to a seller for their own ticket, nor signed out', async () => {
+    setup('seller', { event: event({ availableCount: 1, lowestPrice: '12.50' }), pages: { '': [a] } });
+    await screen.findByText('Balcony, seat 12');
+    expect(screen.queryByRole('button', { name: /Buy for/ })).not.toBeInTheDocument();
+  });
+});
+
+describe('an event on sale through its queue', () => {
+  const queued = (over: Partial<EventFieldsFragment> = {}) => event({ onSaleAt: fromNow(600), availableCount: 2, lowestPrice: '12.50', ...over });
+
+  it('shows the on-sale time, offers to join instead of watching, and disables Buy', async () => {
+    const user = userEvent.setup();
+    const mock = setup('buyer', { event: queued(), pages: { '': [a, b] }, place: null, join: () => ({ data: { joinQueue: queuePlace() } }) });
+    const section = within(await screen.findByTestId('queue-section'));
+    expect(screen.getByTestId('event-on-sale-at')).toBeInTheDocument();
+    expect(section.getByText(/Tickets go on sale at/)).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Watch' })).not.toBeInTheDocument();
+    const buy = within(screen.getByTestId('ticket-list')).getByRole('button', { name: 'Buy for $12.50' });
+    expect(buy).toBeDisabled();
+    expect(buy).toHaveAccessibleDescription(/to buyers in the queue, in turn/);
+
+    await user.click(await section.findByRole('button', { name: 'Join the queue' }));
+    await screen.findByText('elsewhere'); // the queue's page
+    expect(mock.calls.find((x) => x.name === 'JoinQueue')?.variables).toEqual({ eventId: 'e1' });
+    expect(mock.calls.some((x) => x.name === 'CreateOrder')).toBe(false);
+  });
+
+  it('explains a CONFLICT from joinQueue, with its time in local time', async () => {
+    const user = userEvent.setup();
+    setup('buyer', {
+      event: queued(),
+      pages: { '': [a] },
+      place: null,
+      join: () => gqlError('CONFLICT', 'the queue opens at 2027-03-01T18:30:00+00:00'),
+    });
+    await user.click(await screen.findByRole('button', { name: 'Join the queue' }));
+    expect(await screen.findByText('You cannot join the queue now')).toBeInTheDocument();
+    expect(screen.getByText(`The queue opens at ${formatEventTime('2027-03-01T18:30:00+00:00')}`)).toBeInTheDocument();
+    expect(screen.queryByText('elsewhere')).not.toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Join the queue' })).toBeEnabled(); // may try again
+  });
+
+  it('says when the queue opens, before it does', async () => {
+    setup('buyer', { event: queued({ onSaleAt: fromNow(3 * 3600) }), pages: { '': [a] }, place: null });
+    expect(await screen.findByTestId('queue-opens')).toHaveTextContent(/^Queue opens at /);
+    expect(screen.queryByRole('button', { name: 'Join the queue' })).not.toBeInTheDocument();
+  });
+
+  it('asks a signed-out visitor to sign in to join', async () => {
+    const mock = setup(null, { event: queued(), pages: { '': [a] } });
+    const link = await screen.findByRole('link', { name: 'Sign in to join the queue' });
+    expect(link).toHaveAttribute('href', '/signin?next=%2Fevents%2Fe1');
+    expect(mock.calls.some((x) => x.name === 'QueuePlace')).toBe(false);
+  });
+
+  it('takes a viewer already in the queue straight to it', async () => {
+    const mock = setup('buyer', { event: queued(), pages: { '': [a] }, place: queuePlace({ position: 12, etaSeconds: 12 }) });
+    await screen.findByText('elsewhere');
+    expect(mock.calls.find((x) => x.name === 'QueuePlace')?.variables).toEqual({ eventId: 'e1' });
+    expect(mock.calls.some((x) => x.name === 'JoinQueue')).toBe(false);
+  });
+
+  it('says how an ended place ended, with Buy still disabled', async () => {
+    setup('buyer', {
+      event: queued({ onSaleAt: fromNow(-900) }),
+      pages: { '': [a] },
+      place: queuePlace({ status: 'EXPIRED', admittedUntil: fromNow(-300) }),
+    });
+    expect(await screen.findByText('Your admission ended')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Join the queue' })).not.toBeInTheDocument();
+    expect(within(screen.getByTestId('ticket-list')).getByRole('button', { name: 'Buy for $12.50' })).toBeDisabled();
   });
 });

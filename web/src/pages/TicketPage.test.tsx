@@ -4,18 +4,24 @@ import userEvent from '@testing-library/user-event';
 import { TicketPage } from './TicketPage';
 import { gqlError, mockClient } from '../test/mockClient';
 import { renderPage } from '../test/render';
-import { event, ticket } from '../test/fixtures';
-import type { EventFieldsFragment, TicketFieldsFragment } from '../gql/graphql';
+import { event, fromNow, queuePlace, ticket } from '../test/fixtures';
+import type { EventFieldsFragment, QueuePlaceFieldsFragment, TicketFieldsFragment } from '../gql/graphql';
 
 function setup(
   me: string | null,
-  server: { current: TicketFieldsFragment; event?: EventFieldsFragment; update?: () => ReturnType<typeof gqlError> | { data: unknown } },
+  server: {
+    current: TicketFieldsFragment;
+    event?: EventFieldsFragment;
+    update?: () => ReturnType<typeof gqlError> | { data: unknown };
+    place?: QueuePlaceFieldsFragment | null;
+  },
 ) {
   const mock = mockClient((name) => {
     if (name === 'Me') return { data: { me: me ? { __typename: 'User', id: me, email: `${me}@example.com`, createdAt: '2026-01-01T00:00:00Z' } : null } };
     if (name === 'Ticket') return { data: { ticket: { ...server.current, event: server.event ?? null } } };
     if (name === 'UpdateTicket') return server.update?.();
     if (name === 'CreateOrder') return gqlError('CONFLICT', 'the ticket changed since version 1');
+    if (name === 'QueuePlace') return { data: { queuePlace: server.place ?? null } };
     return undefined;
   });
   renderPage(mock.client, <TicketPage />, { path: '/tickets/:id', url: '/tickets/t1' });
@@ -93,5 +99,36 @@ describe('the ticket page', () => {
     const edit = await screen.findByRole('button', { name: 'Edit' });
     expect(edit).toBeDisabled();
     expect(edit).toHaveAccessibleDescription(/cannot edit this ticket while it is reserved/);
+  });
+});
+
+describe('a ticket of an event on sale through its queue', () => {
+  const queued = (onSaleIn: number) => event({ onSaleAt: fromNow(onSaleIn), availableCount: 1, lowestPrice: '20.00' });
+
+  it('disables Buy before the sale and without a place, pointing to the queue', async () => {
+    const mock = setup('buyer', { current: ticket({ eventId: 'e1' }), event: queued(600), place: null });
+    expect(await screen.findByRole('link', { name: 'Join the queue on the event’s page' })).toHaveAttribute('href', '/events/e1');
+    const buy = screen.getByRole('button', { name: 'Buy for $20.00' });
+    expect(buy).toBeDisabled();
+    expect(buy).toHaveAccessibleDescription(/On sale from .* through the event's queue/);
+    expect(mock.calls.find((c) => c.name === 'QueuePlace')?.variables).toEqual({ eventId: 'e1' });
+  });
+
+  it('disables Buy while waiting, with a link to the place', async () => {
+    setup('buyer', { current: ticket({ eventId: 'e1' }), event: queued(-30), place: queuePlace({ position: 4, etaSeconds: 4 }) });
+    expect(await screen.findByRole('link', { name: 'See your place in the queue' })).toHaveAttribute('href', '/events/e1/queue');
+    expect(screen.getByRole('button', { name: 'Buy for $20.00' })).toBeDisabled();
+  });
+
+  it('enables Buy during the viewer’s turn', async () => {
+    setup('buyer', { current: ticket({ eventId: 'e1' }), event: queued(-30), place: queuePlace({ status: 'ADMITTED', admittedUntil: fromNow(300) }) });
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Buy for $20.00' })).toBeEnabled());
+    expect(screen.getByText('Buying holds the ticket for you while you pay.')).toBeInTheDocument();
+  });
+
+  it('disables Buy once the turn has ended', async () => {
+    setup('buyer', { current: ticket({ eventId: 'e1' }), event: queued(-900), place: queuePlace({ status: 'EXPIRED', admittedUntil: fromNow(-300) }) });
+    expect(await screen.findByText(/your turn there has ended/)).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Buy for $20.00' })).toBeDisabled();
   });
 });

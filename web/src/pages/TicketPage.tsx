@@ -1,10 +1,13 @@
 import { useCallback, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useClient, useMutation, useQuery } from 'urql';
-import type { EventFieldsFragment, TicketFieldsFragment } from '../gql/graphql';
+import type { EventFieldsFragment, QueuePlaceFieldsFragment, TicketFieldsFragment } from '../gql/graphql';
 import { CreateOrderMutation, TicketQuery, TicketUpdatedSubscription, UpdateTicketMutation } from '../graphql/operations';
 import { useSubscriptionEvents } from '../graphql/hooks';
 import { useOnReconnect } from '../graphql/client';
+import { useQueuePlace } from '../graphql/queue';
+import { serverNow } from '../lib/serverClock';
+import { queuePath } from '../components/QueueSection';
 import { useAuth } from '../auth';
 import { toApiError, type ApiError } from '../lib/errors';
 import { newerTicket } from '../lib/live';
@@ -117,7 +120,7 @@ function TicketView({
       {me === undefined ? null : isSeller ? (
         <EditSection ticket={ticket} reload={reload} see={see} />
       ) : (
-        <BuySection ticket={ticket} signedIn={!!me} reload={reload} />
+        <BuySection ticket={ticket} event={event} signedIn={!!me} reload={reload} />
       )}
     </div>
   );
@@ -129,12 +132,34 @@ function unavailableReason(t: TicketFieldsFragment): string | null {
   return null;
 }
 
+/**
+ * Why the viewer may not buy a ticket of an event on sale through its queue (null: admitted, or
+ * no queue), with where to go about it.
+ */
+function queueReason(event: EventFieldsFragment | null, place: QueuePlaceFieldsFragment | null): { text: string; to: string; link: string } | null {
+  if (!event?.onSaleAt || place?.status === 'ADMITTED') return null;
+  if (place?.status === 'WAITING') {
+    return { text: 'This event sells through its queue, and your turn has not come yet.', to: queuePath(event.id), link: 'See your place in the queue' };
+  }
+  if (place?.status === 'EXPIRED') return { text: 'This event sells through its queue, and your turn there has ended.', to: `/events/${event.id}`, link: 'See the event' };
+  const before = Date.parse(event.onSaleAt) > serverNow();
+  return {
+    text: before
+      ? `On sale from ${formatDateTime(event.onSaleAt)}, through the event's queue: buyers are let in in turn.`
+      : "This event sells through its queue: buyers are let in in turn.",
+    to: `/events/${event.id}`,
+    link: 'Join the queue on the event’s page',
+  };
+}
+
 function BuySection({
   ticket,
+  event,
   signedIn,
   reload,
 }: {
   ticket: TicketFieldsFragment;
+  event: EventFieldsFragment | null;
   signedIn: boolean;
   reload: () => Promise<TicketFieldsFragment | null>;
 }) {
@@ -142,7 +167,9 @@ function BuySection({
   const [, createOrder] = useMutation(CreateOrderMutation);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ err: ApiError; current?: TicketFieldsFragment | null; seen: TicketFieldsFragment } | null>(null);
-  const reason = unavailableReason(ticket);
+  const queue = useQueuePlace(event?.id ?? '', { enabled: signedIn && !!event?.onSaleAt && ticket.status === 'AVAILABLE' });
+  const queued = queue.loading ? null : queueReason(event, queue.place);
+  const reason = unavailableReason(ticket) ?? (queue.loading ? 'Looking for your place in the event’s queue…' : (queued?.text ?? null));
 
   if (!signedIn) {
     return (
@@ -182,6 +209,15 @@ function BuySection({
       {reason ? (
         <p id="buy-reason" className="text-sm text-slate-600">
           {reason}
+          {queued && !unavailableReason(ticket) ? (
+            <>
+              {' '}
+              <Link to={queued.to} className="font-medium text-indigo-700 underline">
+                {queued.link}
+              </Link>
+              .
+            </>
+          ) : null}
         </p>
       ) : (
         <p className="text-sm text-slate-600">Buying holds the ticket for you while you pay.</p>

@@ -1,4 +1,4 @@
-import type { EventFieldsFragment, TicketFieldsFragment, OrderFieldsFragment } from '../gql/graphql';
+import type { EventFieldsFragment, OrderFieldsFragment, QueuePlaceFieldsFragment, TicketFieldsFragment } from '../gql/graphql';
 
 export function ticket(over: Partial<TicketFieldsFragment> = {}): TicketFieldsFragment {
   return {
@@ -66,4 +66,21 @@ export function order(over: Partial<OrderFieldsFragment> = {}): OrderFieldsFragm
     ticket: ticket({ status: 'RESERVED' }),
     ...over,
   };
+}
+
+export function queuePlace(over: Partial<QueuePlaceFieldsFragment> = {}): QueuePlaceFieldsFragment {
+  return {
+    eventId: 'e1',
+    status: 'WAITING',
+    position: null,
+    etaSeconds: null,
+    admittedUntil: null,
+    joinedAt: '2026-01-01T09:30:00Z',
+    ...over,
+  };
+}
+
+/** An ISO instant `seconds` from now (for countdowns on the real clock). */
+export function fromNow(seconds: number): string {
+  return new Date(Date.now() + seconds * 1000).toISOString();
 }
