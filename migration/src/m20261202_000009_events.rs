@@ -90,30 +90,21 @@ impl MigrationTrait for Migration {
             }
         }
 
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Tickets::Table)
-                    .add_column(uuid_null(TicketEvents::EventId))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Tickets::Table)
-                    .add_column(timestamp_with_time_zone_null(TicketEvents::EventStartsAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Tickets::Table)
-                    .add_column(timestamp_with_time_zone_null(TicketEvents::EventOnSaleAt))
-                    .to_owned(),
-            )
-            .await?;
+        // One column per statement: SQLite adds no more at once.
+        for column in [
+            uuid_null(TicketEvents::EventId),
+            timestamp_with_time_zone_null(TicketEvents::EventStartsAt),
+            timestamp_with_time_zone_null(TicketEvents::EventOnSaleAt),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Tickets::Table)
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         // The events whose on-sale queue may be running.
         manager
             .create_index(
