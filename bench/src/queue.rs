@@ -116,6 +116,8 @@ pub struct QueueResult {
     pub unadmitted_attempts: usize,
     pub unadmitted_forbidden: usize,
     pub unadmitted_other_refusals: usize,
+    /// Those other refusals by error code.
+    pub unadmitted_other_codes: std::collections::BTreeMap<String, usize>,
     /// Successes among them whose buyer was admitted before the request was sent (a stale view).
     pub unadmitted_admitted_meanwhile: usize,
     /// Successes of a buyer not admitted: must be 0.
@@ -702,7 +704,10 @@ pub async fn run(
         r.unadmitted_attempts += 1;
         match a {
             Answer::Error { code, .. } if code == "FORBIDDEN" => r.unadmitted_forbidden += 1,
-            Answer::Error { .. } => r.unadmitted_other_refusals += 1,
+            Answer::Error { code, .. } => {
+                r.unadmitted_other_refusals += 1;
+                *r.unadmitted_other_codes.entry(code.clone()).or_default() += 1;
+            }
             Answer::Data(_) => {
                 let step = shared.logs[*i].lock().expect("log").admitted_step;
                 if step.is_some_and(|s| s <= *sent) {

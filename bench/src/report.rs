@@ -1437,13 +1437,25 @@ impl QueueResults {
             let _ = writeln!(
                 s,
                 "- orders without an admission: before `onSaleAt` {} of {} tries `CONFLICT`; during \
-                 the sale {} tries by buyers not admitted, {} `FORBIDDEN`, {} refused otherwise, \
+                 the sale {} tries by buyers not admitted, {} `FORBIDDEN`, {} refused otherwise{}, \
                  {} by buyers admitted in the meantime, **{} succeeded**.",
                 r.before_sale_conflicts,
                 r.before_sale_attempts,
                 r.unadmitted_attempts,
                 r.unadmitted_forbidden,
                 r.unadmitted_other_refusals,
+                if r.unadmitted_other_codes.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({})",
+                        r.unadmitted_other_codes
+                            .iter()
+                            .map(|(c, n)| format!("{n} `{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
                 r.unadmitted_admitted_meanwhile,
                 r.unadmitted_successes
             );
