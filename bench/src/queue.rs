@@ -139,6 +139,9 @@ pub struct QueueRun {
     pub push_lag_ms: Vec<f64>,
 }
 
+/// A `createOrder` by a buyer not admitted: who, when it was sent, the answer.
+type Attempt = (usize, DateTime<Utc>, Answer);
+
 const WAITING: u8 = 1;
 const ADMITTED: u8 = 2;
 const EXPIRED: u8 = 3;
@@ -433,8 +436,8 @@ pub async fn run(
     let socketed = n.min(p.max_sockets);
     let sem = Arc::new(tokio::sync::Semaphore::new(250));
     let mut openers = Vec::with_capacity(socketed);
-    for i in 0..socketed {
-        let (addr, token, event) = (api_of(i).addr, tokens[i].clone(), event.clone());
+    for (i, token) in tokens.iter().enumerate().take(socketed) {
+        let (addr, token, event) = (api_of(i).addr, token.clone(), event.clone());
         let (sem, close_rx, shared) = (sem.clone(), close_rx.clone(), shared.clone());
         openers.push(tokio::spawn(async move {
             let permit = sem.acquire_owned().await;
@@ -481,8 +484,8 @@ pub async fn run(
     }
     r.pollers = n - socketed;
     let stop = Arc::new(AtomicBool::new(false));
-    for i in socketed..n {
-        let (api, token, event) = (api_of(i).clone(), tokens[i].clone(), event.clone());
+    for (i, token) in tokens.iter().enumerate().skip(socketed) {
+        let (api, token, event) = (api_of(i).clone(), token.clone(), event.clone());
         let (shared, stop) = (shared.clone(), stop.clone());
         tokio::spawn(poll(i, api, token, event, on_sale, shared, stop));
     }
@@ -544,7 +547,7 @@ pub async fn run(
             }
         })
     };
-    let attempts: Arc<Mutex<Vec<(usize, DateTime<Utc>, Answer)>>> = Arc::default();
+    let attempts: Arc<Mutex<Vec<Attempt>>> = Arc::default();
     let sampler = {
         let (shared, pool, stop, attempts) =
             (shared.clone(), pool.clone(), stop.clone(), attempts.clone());
