@@ -18,6 +18,7 @@ mod limits;
 mod plans;
 mod plot;
 mod profile;
+mod queue;
 mod report;
 mod rush;
 mod server;
@@ -40,8 +41,9 @@ use report::{
 use server::{Backend, Env, Settings};
 use testkit::{Client, Services};
 
-const SCENARIOS: [&str; 10] = [
-    "idle", "rush", "hot", "browse", "fanout", "expiry", "search", "event", "waitlist", "limits",
+const SCENARIOS: [&str; 11] = [
+    "idle", "rush", "hot", "browse", "fanout", "expiry", "search", "event", "waitlist", "queue",
+    "limits",
 ];
 /// The events scenarios, whose section of the report `--merge-into` puts into another's.
 const EVENT_SCENARIOS: [&str; 3] = ["search", "event", "waitlist"];
@@ -54,14 +56,19 @@ usage: bench [options]             the scenarios; results.md, results.json, plot
 
   --quick              small sizes, for a smoke run (a minute or two)
   --only LIST          comma-separated scenarios: idle,rush,hot,browse,fanout,expiry,
-                       search,event,waitlist,limits (default: all)
+                       search,event,waitlist,queue,limits (default: all)
   --expiry-orders N    orders expiring in the expiry scenario (default: 10000, --quick 1000)
   --events LIST        catalogue sizes of search and event, in events, smallest first, each
                        seeded on top of the last (default: 10000,100000; --quick 1000,10000)
   --event-tickets LIST tickets at each of those sizes (default: ten per event)
   --embedded-events N  the largest of those sizes SQLite is measured at (default: all of them)
   --watchers N         waitlist watchers of the event (default: 50, --quick 20)
-  --merge-into DIR     also put the events scenarios' section, figures and plots into DIR's
+  --queue-buyers N     buyers in the on-sale queue (default: 20000, --quick 2000; SQLite
+                       gets a quarter)
+  --queue-tickets N    the queued event's tickets (default: 5000, --quick 500; SQLite a quarter)
+  --queue-rate N       QUEUE_ADMIT_PER_SECOND (default: 200, --quick 100; SQLite half)
+  --queue-replicas L   replica counts on PostgreSQL + Redis (default: 1,2)
+  --merge-into DIR     also put the events scenarios' (and the queue's) section, figures and plots into DIR's
                        results.md and results.json, leaving the other scenarios' there as
                        they are (e.g. docs/bench after an --only search,event,waitlist run)
   --seconds N          how long `bench soak` runs (default: 600, --quick 60)
@@ -95,6 +102,11 @@ struct Opts {
     embedded_events: Option<usize>,
     /// `--watchers`: the waitlist's watchers.
     watchers: Option<usize>,
+    /// `--queue-buyers`, `--queue-tickets`, `--queue-rate`, `--queue-replicas`.
+    queue_buyers: Option<usize>,
+    queue_tickets: Option<usize>,
+    queue_rate: Option<u64>,
+    queue_replicas: Option<Vec<usize>>,
     /// `--merge-into`: where the events section goes too.
     merge_into: Option<PathBuf>,
     quick: bool,
@@ -135,6 +147,10 @@ struct Sizes {
     waitlist_cancel: usize,
     waitlist_ttl: u64,
     waitlist_grace: Duration,
+    queue_buyers: usize,
+    queue_tickets: usize,
+    queue_rate: u64,
+    queue_replicas: Vec<usize>,
     pgbench_secs: u64,
     pgbench_scale: u32,
     pgbench_tpcb_clients: usize,
@@ -166,6 +182,10 @@ impl Sizes {
                 waitlist_cancel: 10,
                 waitlist_ttl: 6,
                 waitlist_grace: Duration::from_secs(10),
+                queue_buyers: 2000,
+                queue_tickets: 500,
+                queue_rate: 100,
+                queue_replicas: vec![1, 2],
                 pgbench_secs: 5,
                 pgbench_scale: 2,
                 pgbench_tpcb_clients: 256,
@@ -194,6 +214,10 @@ impl Sizes {
                 waitlist_cancel: 20,
                 waitlist_ttl: 10,
                 waitlist_grace: Duration::from_secs(10),
+                queue_buyers: 20_000,
+                queue_tickets: 5000,
+                queue_rate: 200,
+                queue_replicas: vec![1, 2],
                 pgbench_secs: 20,
                 pgbench_scale: 10,
                 pgbench_tpcb_clients: 256,
@@ -214,6 +238,10 @@ fn parse_args() -> anyhow::Result<Opts> {
         event_tickets: None,
         embedded_events: None,
         watchers: None,
+        queue_buyers: None,
+        queue_tickets: None,
+        queue_rate: None,
+        queue_replicas: None,
         merge_into: None,
         quick: false,
         only: SCENARIOS.iter().map(|s| (*s).to_owned()).collect(),
@@ -252,6 +280,16 @@ fn parse_args() -> anyhow::Result<Opts> {
                 o.embedded_events = Some(val()?.parse().context("--embedded-events")?);
             }
             "--watchers" => o.watchers = Some(val()?.parse().context("--watchers")?),
+            "--queue-buyers" => {
+                o.queue_buyers = Some(val()?.replace('_', "").parse().context("--queue-buyers")?);
+            }
+            "--queue-tickets" => {
+                o.queue_tickets = Some(val()?.replace('_', "").parse().context("--queue-tickets")?);
+            }
+            "--queue-rate" => o.queue_rate = Some(val()?.parse().context("--queue-rate")?),
+            "--queue-replicas" => {
+                o.queue_replicas = Some(list(&val()?).context("--queue-replicas")?);
+            }
             "--merge-into" => o.merge_into = Some(val()?.into()),
             "--only" => {
                 o.only = val()?
@@ -384,6 +422,18 @@ async fn main() -> anyhow::Result<()> {
     if let Some(n) = opts.watchers {
         sizes.waitlist_watchers = n;
     }
+    if let Some(n) = opts.queue_buyers {
+        sizes.queue_buyers = n;
+    }
+    if let Some(n) = opts.queue_tickets {
+        sizes.queue_tickets = n;
+    }
+    if let Some(n) = opts.queue_rate {
+        sizes.queue_rate = n.max(1);
+    }
+    if let Some(l) = &opts.queue_replicas {
+        sizes.queue_replicas = l.iter().copied().filter(|n| *n > 0).collect();
+    }
     let has = |s: &str| opts.only.contains(s);
     let perf_ok = opts.profile && profile::available().await;
     let mut results = Results {
@@ -420,6 +470,10 @@ async fn main() -> anyhow::Result<()> {
     let mut rush_series = Vec::new();
     let mut events_backends = Vec::new();
     let mut events_errors = Vec::new();
+    let mut queue_runs = Vec::new();
+    let mut queue_errors = Vec::new();
+    let queue_began = Instant::now();
+    let queue_load = loadavg();
     for &backend in &opts.backends {
         let mut br = BackendResults::new(backend);
         let full = backend == Backend::Pg || opts.embedded_all;
@@ -481,8 +535,25 @@ async fn main() -> anyhow::Result<()> {
         if EVENT_SCENARIOS.iter().any(|s| has(s)) {
             events_backends.push(eb);
         }
+        if has("queue") {
+            let replicas = match backend {
+                Backend::Pg => sizes.queue_replicas.clone(),
+                Backend::Embedded => vec![1],
+            };
+            for n in replicas {
+                match queue_server(&env, &sizes, backend, n, nofile, &mut samples).await {
+                    Ok(r) => queue_runs.push(r),
+                    Err(e) => {
+                        log(format!("{} queue, {n} replica(s): {e:#}", backend.label()));
+                        queue_errors
+                            .push(format!("{} queue, {n} replica(s): {e:#}", backend.label()));
+                    }
+                }
+            }
+        }
     }
     results.errors.extend(events_errors.iter().cloned());
+    results.errors.extend(queue_errors.iter().cloned());
 
     // The events scenarios' loads are measured against pgbench -S, as browse is.
     let catalogue_ran = has("search") || has("event");
@@ -552,7 +623,24 @@ async fn main() -> anyhow::Result<()> {
             errors: events_errors,
         });
     }
+    if has("queue") {
+        results.queue = Some(report::QueueResults {
+            command: results.command.clone(),
+            date: results.machine.date.clone(),
+            git_commit: results.machine.git_commit.clone(),
+            load_at_start: queue_load,
+            load_at_end: results.machine.load_at_end.clone(),
+            quick: opts.quick,
+            duration_s: queue_began.elapsed().as_secs_f64(),
+            open_files_limit: nofile,
+            runs: queue_runs,
+            errors: queue_errors,
+        });
+    }
     let plots = report::write_plots(&opts.out, &samples, &rush_series);
+    let queue_plots = results.queue.as_ref().map_or_else(Vec::new, |q| {
+        report::write_queue_plots(&opts.out, &samples, q)
+    });
     let event_plots = results.events.as_ref().map_or_else(Vec::new, |e| {
         report::write_event_plots(&opts.out, &samples, e)
     });
@@ -560,7 +648,7 @@ async fn main() -> anyhow::Result<()> {
         opts.out.join("results.json"),
         serde_json::to_string_pretty(&results)?,
     )?;
-    let md = results.markdown(&plots, &event_plots);
+    let md = results.markdown(&plots, &event_plots, &queue_plots);
     std::fs::write(opts.out.join("results.md"), &md)?;
     if let (Some(dir), Some(events)) = (&opts.merge_into, &results.events) {
         report::merge_events(
@@ -572,6 +660,19 @@ async fn main() -> anyhow::Result<()> {
         )?;
         log(format!(
             "the events section merged into {}",
+            dir.join("results.md").display()
+        ));
+    }
+    if let (Some(dir), Some(queue)) = (&opts.merge_into, &results.queue) {
+        report::merge_queue(
+            dir,
+            &opts.out,
+            queue,
+            &queue.markdown(&queue_plots),
+            &queue_plots,
+        )?;
+        log(format!(
+            "the queue section merged into {}",
             dir.join("results.md").display()
         ));
     }
@@ -1285,6 +1386,116 @@ async fn waitlist_server(
     }
     .await;
     server::stop(server).await;
+    store.remove().await?;
+    r
+}
+
+/// The on-sale queue on `replicas` servers of one deployment (SQLite: one, at a quarter of the
+/// buyers and tickets and half the rate).
+async fn queue_server(
+    env: &Env,
+    sizes: &Sizes,
+    backend: Backend,
+    replicas: usize,
+    nofile: u64,
+    samples: &mut Samples,
+) -> anyhow::Result<queue::QueueResult> {
+    let (buyers, tickets, rate) = match backend {
+        Backend::Pg => (sizes.queue_buyers, sizes.queue_tickets, sizes.queue_rate),
+        Backend::Embedded => (
+            sizes.queue_buyers.div_ceil(4),
+            sizes.queue_tickets.div_ceil(4),
+            sizes.queue_rate.div_ceil(2),
+        ),
+    };
+    let params = queue::Params {
+        tickets,
+        rate,
+        admission_s: 600,
+        // Each socket is a descriptor here (all of them) and on its server; both inherit the
+        // same limit, and this process needs a few hundred more for its HTTP pools.
+        max_sockets: nofile.saturating_sub(1500) as usize,
+        tries: 5,
+    };
+    let store = env.deployment(backend, "queue").await?;
+    let settings = Settings {
+        order_ttl_seconds: 900,
+        max_live_orders: 5,
+    };
+    let mut servers = Vec::new();
+    let r = async {
+        for k in 0..replicas {
+            let logf = env
+                .work
+                .join(format!("queue-{}-{replicas}-{k}.log", backend.key()));
+            let cmd = testkit::ServerCommand::new(&env.server_bin)
+                .log_file(&logf)
+                .env("QUEUE_ADMIT_PER_SECOND", rate.to_string())
+                .env("QUEUE_ADMISSION_SECONDS", params.admission_s.to_string())
+                .env("QUEUE_OPENS_BEFORE_SECONDS", "3600");
+            let (s, _) = server::start_with(env, &store, &settings, cmd).await?;
+            servers.push(s);
+        }
+        let apis: Vec<Client> = servers.iter().map(|s| Client::new(s.addr)).collect();
+        let pids: Vec<u32> = servers.iter().map(|s| s.pid).collect();
+        let t = Instant::now();
+        let organizer = setup::sign_up_many(&apis[0], "organizer", 1, 1)
+            .await?
+            .remove(0);
+        let db = store.connect().await?;
+        let hash = server::text(
+            &db,
+            "SELECT password_hash FROM users WHERE email = 'organizer-0@bench.example.com'",
+        )
+        .await?;
+        log(format!(
+            "{}: queue, {replicas} replica(s): seeding {buyers} buyers",
+            backend.label()
+        ));
+        let tokens = queue::seed_buyers(&db, buyers, &hash).await?;
+        let seeded = t.elapsed().as_secs_f64();
+        log(format!(
+            "{}: queue: {buyers} buyers, {tickets} tickets, {rate} admitted/s, {replicas} replica(s)",
+            backend.label()
+        ));
+        let redis = (backend == Backend::Pg).then_some(env.services.redis.as_str());
+        let label = backend.label();
+        let mut run =
+            queue::run(&apis, &pids, &db, &organizer, &tokens, &params, redis, label).await?;
+        run.result.setup.insert(
+            0,
+            (
+                format!("1 sign-up and {buyers} buyers seeded with sessions and tokens"),
+                seeded,
+            ),
+        );
+        db.close().await?;
+        let r = &run.result;
+        log(format!(
+            "{}: queue, {replicas} replica(s): {:.1} admitted/s (max {}), push lag p50 {:.0} / p99 {:.0} ms, \
+             {:.1} KiB per buyer, {} of {} unadmitted orders succeeded, sold out {}",
+            backend.label(),
+            r.rate_mean,
+            r.rate_max,
+            r.push_lag.p50,
+            r.push_lag.p99,
+            r.kib_per_buyer,
+            r.unadmitted_successes,
+            r.unadmitted_attempts,
+            r.sold_out_s.map_or("never".into(), |v| format!("after {v:.1} s"))
+        ));
+        push_series(
+            samples,
+            "queue",
+            format!("{}, {replicas} replica(s)", backend.label()),
+            run.push_lag_ms,
+        );
+        anyhow::Ok(run.result)
+    }
+    .await;
+    for s in servers {
+        server::stop(s).await;
+    }
     store.remove().await?;
     r
 }

@@ -119,3 +119,13 @@ pub async fn scalar(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
         .ok_or_else(|| anyhow!("no row: {sql}"))?;
     Ok(row.try_get_by_index::<i64>(0)?)
 }
+
+/// One text value from the server's database.
+pub async fn text(db: &DatabaseConnection, sql: &str) -> anyhow::Result<String> {
+    let backend: DbBackend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql.to_owned()))
+        .await?
+        .ok_or_else(|| anyhow!("no row: {sql}"))?;
+    Ok(row.try_get_by_index::<String>(0)?)
+}
