@@ -198,10 +198,8 @@ impl Watch {
                 .contains(&SessionId::from(self.viewer.session_id)),
             EventPayload::QueueAdvanced(step) if step.event_id == event => {
                 if step.froze || self.entry.is_some_and(|e| e.number.is_none()) {
-                    // The numbers were just drawn: ours is in the store. Read it within the next
-                    // second, at a random moment, so 20,000 subscribers do not read at once.
-                    let jitter = Duration::from_millis(rand::random::<u64>() % 1000);
-                    self.read_at = Instant::now().checked_sub(REFRESH.saturating_sub(jitter));
+                    // The numbers were just drawn: ours is in the store.
+                    self.read_at = None;
                     return true;
                 }
                 if let Some(p) = &mut self.progress {
