@@ -57,6 +57,17 @@ impl EventQuery {
                 return Err(ApiError::BadUserInput(fields).into());
             }
         };
+        // No city is longer than a city may be: a longer one is not sent to the database.
+        if city
+            .as_deref()
+            .is_some_and(|c| c.chars().count() > super::service::CITY_MAX)
+        {
+            return Err(ApiError::BadUserInput(vec![crate::error::FieldError::new(
+                "city",
+                format!("must be at most {} characters", super::service::CITY_MAX),
+            )])
+            .into());
+        }
         let filter = EventFilter {
             search,
             city,

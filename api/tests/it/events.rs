@@ -231,6 +231,7 @@ async fn events_are_upcoming_soonest_first_with_cursors_and_filters() {
         (json!({ "after": "garbage!" }), vec!["after"]),
         (json!({ "after": plain }), vec!["after"]),
         (json!({ "search": "a".repeat(201) }), vec!["search"]),
+        (json!({ "city": "c".repeat(101) }), vec!["city"]),
         (
             json!({ "first": 0, "search": "a ".repeat(11) }),
             vec!["first", "search"],
