@@ -169,7 +169,8 @@ impl Watch {
             }
         }
         match self.service.recent_progress(event).await {
-            Ok(progress) => self.progress = Some(progress),
+            // Counters only grow: a cached read never takes back what a step message told.
+            Ok(read) => self.progress = Some(self.progress.map_or(read, |p| p.merge(read))),
             Err(err) => return tracing::debug!(error = ?err, "reading a queue failed"),
         }
         if let (
@@ -198,15 +199,21 @@ impl Watch {
                 .contains(&SessionId::from(self.viewer.session_id)),
             EventPayload::QueueAdvanced(step) if step.event_id == event => {
                 if step.froze || self.entry.is_some_and(|e| e.number.is_none()) {
-                    // The numbers were just drawn: ours is in the store.
-                    self.read_at = None;
-                    return true;
+                    // The numbers were just drawn: ours is in the store. Read it within the next
+                    // second, at a random moment, so 20,000 subscribers do not read at once.
+                    // A read already due sooner stays as it is.
+                    let due = Instant::now() + Duration::from_millis(rand::random::<u64>() % 1000);
+                    if self.read_at.is_some_and(|at| at + REFRESH > due) {
+                        self.read_at = due.checked_sub(REFRESH);
+                    }
                 }
-                if let Some(p) = &mut self.progress {
-                    p.frozen = true;
-                    p.admitted = p.admitted.max(step.admitted);
-                    p.sold_out |= step.sold_out;
-                }
+                let told = super::store::Progress {
+                    frozen: true,
+                    joined: 0,
+                    admitted: step.admitted,
+                    sold_out: step.sold_out,
+                };
+                self.progress = Some(self.progress.map_or(told, |p| p.merge(told)));
                 if let Some(Entry {
                     number: Some(n), ..
                 }) = self.entry

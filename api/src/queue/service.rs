@@ -99,7 +99,7 @@ impl QueueService {
         if now >= on_sale_at {
             // The draw happens at onSaleAt: if no replica's step has made it yet, this one does,
             // so a late joiner never lands in the pre-queue.
-            self.step(event_id, on_sale_at, false).await?;
+            self.step(event_id, on_sale_at).await?;
         }
         let key = (rand::random::<u64>() >> 11) as f64;
         let keep_until = millis(event.starts_at) + 24 * 3600 * 1000;
@@ -198,9 +198,9 @@ impl QueueService {
     /// step counted once per second by the store, so the rate holds however many replicas run
     /// and whichever of them dies.
     pub async fn run(self, stop: CancellationToken) {
+        let sold_out = tokio::spawn(self.clone().run_sold_out(stop.clone()));
         let mut active: Vec<(Uuid, DateTime<Utc>)> = Vec::new();
         let mut read_at = tokio::time::Instant::now() - ACTIVE_EVERY;
-        let mut checked_sold_out = tokio::time::Instant::now();
         let mut ticker = tokio::time::interval(STEP_EVERY);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -215,17 +215,14 @@ impl QueueService {
                 }
                 read_at = tokio::time::Instant::now();
             }
-            let check_sold_out = checked_sold_out.elapsed() >= Duration::from_secs(1);
-            if check_sold_out {
-                checked_sold_out = tokio::time::Instant::now();
-            }
             let now = db::now();
             for &(event, on_sale_at) in active.iter().filter(|(_, at)| *at <= now) {
-                if let Err(err) = self.step(event.into(), on_sale_at, check_sold_out).await {
+                if let Err(err) = self.step(event.into(), on_sale_at).await {
                     tracing::warn!(error = ?err, %event, "an admission step failed; the next one retries");
                 }
             }
         }
+        let _ = sold_out.await;
     }
 
     /// Events on sale through a queue now or before the next read of this list (`on_sale_at`
@@ -248,12 +245,7 @@ impl QueueService {
             .collect())
     }
 
-    async fn step(
-        &self,
-        event_id: EventId,
-        on_sale_at: DateTime<Utc>,
-        check_sold_out: bool,
-    ) -> ApiResult<()> {
+    async fn step(&self, event_id: EventId, on_sale_at: DateTime<Utc>) -> ApiResult<()> {
         let now = db::now();
         let step = self
             .store
@@ -264,34 +256,75 @@ impl QueueService {
                 self.config.admit_per_second,
             )
             .await?;
-        let mut sold_out_now = false;
-        if check_sold_out
-            && !step.progress.sold_out
-            && tickets::service::sold_out(&self.db, event_id).await?
-        {
-            sold_out_now = self.store.sell_out(event_id.uuid()).await?;
-        }
-        if step.froze || step.admitted.is_some() || sold_out_now {
+        if step.froze || step.admitted.is_some() {
             let (admitted_before, admitted, at) = step.admitted.map_or(
                 (step.progress.admitted, step.progress.admitted, now),
                 |(b, a, at)| (b, a, time_of(at)),
             );
-            let message = DomainEvent::new(
-                EventPayload::QueueAdvanced(QueueAdvanced {
-                    event_id,
-                    admitted_before,
-                    admitted,
-                    at,
-                    froze: step.froze,
-                    sold_out: step.progress.sold_out || sold_out_now,
-                }),
-                None,
-            );
-            if let Err(err) = self.events.bus().publish(&message).await {
-                // Subscribers read the queue again within seconds.
-                tracing::debug!(error = %err, "an admission step's message was not sent");
+            self.announce(QueueAdvanced {
+                event_id,
+                admitted_before,
+                admitted,
+                at,
+                froze: step.froze,
+                sold_out: step.progress.sold_out,
+            })
+            .await;
+        }
+        Ok(())
+    }
+
+    async fn announce(&self, step: QueueAdvanced) {
+        let message = DomainEvent::new(EventPayload::QueueAdvanced(step), None);
+        if let Err(err) = self.events.bus().publish(&message).await {
+            // Subscribers read the queue again within seconds.
+            tracing::debug!(error = %err, "an admission step's message was not sent");
+        }
+    }
+
+    /// Once a second, whether each queue on sale has sold out (two index probes in the
+    /// database); its own loop, so a slow database never delays an admission step.
+    async fn run_sold_out(self, stop: CancellationToken) {
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            let now = db::now();
+            let active = match self.on_sale().await {
+                Ok(active) => active,
+                Err(err) => {
+                    tracing::warn!(error = ?err, "could not list the queues on sale");
+                    continue;
+                }
+            };
+            for (event, _) in active.into_iter().filter(|(_, at)| *at <= now) {
+                if let Err(err) = self.sell_out_if_sold(event.into()).await {
+                    tracing::warn!(error = ?err, %event, "a sold-out check failed; the next one retries");
+                }
             }
         }
+    }
+
+    async fn sell_out_if_sold(&self, event_id: EventId) -> ApiResult<()> {
+        if self.recent_progress(event_id).await?.sold_out
+            || !tickets::service::sold_out(&self.db, event_id).await?
+            || !self.store.sell_out(event_id.uuid()).await?
+        {
+            return Ok(());
+        }
+        let progress = self.store.progress(event_id.uuid()).await?;
+        self.announce(QueueAdvanced {
+            event_id,
+            admitted_before: progress.admitted,
+            admitted: progress.admitted,
+            at: db::now(),
+            froze: false,
+            sold_out: true,
+        })
+        .await;
         Ok(())
     }
 }

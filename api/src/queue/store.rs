@@ -34,6 +34,18 @@ pub struct Progress {
     pub sold_out: bool,
 }
 
+impl Progress {
+    /// The later of two reads of the same queue: its counters only grow.
+    pub fn merge(self, other: Progress) -> Progress {
+        Progress {
+            frozen: self.frozen || other.frozen,
+            joined: self.joined.max(other.joined),
+            admitted: self.admitted.max(other.admitted),
+            sold_out: self.sold_out || other.sold_out,
+        }
+    }
+}
+
 /// What one admission step did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Step {
