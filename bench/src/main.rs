@@ -1413,8 +1413,8 @@ async fn queue_server(
         rate,
         admission_s: 600,
         // Each socket is a descriptor here (all of them) and on its server; both inherit the
-        // same limit, and this process needs a few hundred more for its HTTP pools.
-        max_sockets: nofile.saturating_sub(1500) as usize,
+        // same limit, and each needs more for its pools (HTTP, database, Redis) and files.
+        max_sockets: nofile.saturating_sub(2500) as usize,
         tries: 5,
     };
     let store = env.deployment(backend, "queue").await?;

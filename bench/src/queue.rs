@@ -41,6 +41,9 @@ const WATCH: &str = "subscription($e: ID!) { queueUpdated(eventId: $e) { status 
 const CREATE_ORDER: &str = "mutation($t: ID!) { createOrder(ticketId: $t) { id } }";
 const PAY: &str = "mutation($o: ID!) { payOrder(orderId: $o, token: \"tok_visa\") { id } }";
 
+/// Admitted buyers checking out at once (as many as the other benches' clients).
+const CHECKOUT_CONNECTIONS: usize = 64;
+
 /// How big one run is.
 #[derive(Clone, Debug)]
 pub struct Params {
@@ -534,13 +537,18 @@ pub async fn run(
         let (sale, pool, tokens) = (sale.clone(), pool.clone(), tokens.to_vec());
         let apis = apis.to_vec();
         let tries = p.tries;
+        let checkout = Arc::new(tokio::sync::Semaphore::new(CHECKOUT_CONNECTIONS));
         tokio::spawn(async move {
             while let Some(i) = admitted_rx.recv().await {
                 let (sale, pool) = (sale.clone(), pool.clone());
                 let api = apis[i % apis.len()].clone();
                 let token = tokens[i].clone();
                 sale.in_flight.fetch_add(1, Ordering::SeqCst);
+                let checkout = checkout.clone();
                 tokio::spawn(async move {
+                    // Admitted buyers wait their turn at the checkout like the other benches'
+                    // clients, so the load is 64 connections, not one per admission.
+                    let _turn = checkout.acquire().await;
                     buy(&api, &token, &pool, &sale, tries).await;
                     sale.in_flight.fetch_sub(1, Ordering::SeqCst);
                 });
@@ -553,6 +561,7 @@ pub async fn run(
             (shared.clone(), pool.clone(), stop.clone(), attempts.clone());
         let (apis, tokens) = (apis.to_vec(), tokens.to_vec());
         let far = p.rate * 3;
+        let sampling = Arc::new(tokio::sync::Semaphore::new(8));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(200));
             while !stop.load(Ordering::Relaxed) {
@@ -575,7 +584,11 @@ pub async fn run(
                         tokens[i].clone(),
                         attempts.clone(),
                     );
+                    let Ok(turn) = sampling.clone().try_acquire_owned() else {
+                        break; // the sampler's earlier tries are still out
+                    };
                     tokio::spawn(async move {
+                        let _turn = turn;
                         let sent = Utc::now();
                         if let Ok(a) = api
                             .gql(CREATE_ORDER, json!({ "t": ticket }), Some(&token))
