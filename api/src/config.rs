@@ -94,6 +94,10 @@ pub struct ServerConfig {
     /// The built web UI; a placeholder page is served where it is missing.
     pub web_dir: String,
     pub log_json: bool,
+    /// Public reads' answers kept in memory (0: none).
+    pub response_cache_entries: usize,
+    /// How long a kept answer may be served at most, whatever the bus says.
+    pub response_cache_max_age: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -487,6 +491,20 @@ impl Config {
             16 * 1024 * 1024,
         )?;
         let web_dir = get("WEB_DIR").unwrap_or_else(|| "web/dist".to_owned());
+        let response_cache_entries = parse_number::<usize>(
+            get("RESPONSE_CACHE_ENTRIES"),
+            "RESPONSE_CACHE_ENTRIES",
+            1024,
+            0,
+            100_000,
+        )?;
+        let response_cache_max_age = Duration::from_millis(parse_number::<u64>(
+            get("RESPONSE_CACHE_MAX_AGE_MS"),
+            "RESPONSE_CACHE_MAX_AGE_MS",
+            1000,
+            1,
+            60_000,
+        )?);
         let log_json = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => false,
             Some("json") => true,
@@ -506,6 +524,8 @@ impl Config {
                 allowed_origins,
                 web_dir,
                 log_json,
+                response_cache_entries,
+                response_cache_max_age,
             },
             database: DatabaseConfig {
                 url: ConnectionUrl::new(database_url),

@@ -48,6 +48,12 @@ struct Inner {
     db_seconds: Histogram,
     db_failures: Counter,
     websockets: Gauge,
+    response_cache: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
 }
 
 #[derive(Clone)]
@@ -79,6 +85,12 @@ impl Metrics {
         let db_statements = Family::<StatementLabels, Counter>::default();
         let db_seconds = latency_histogram();
         let db_failures = Counter::default();
+        let response_cache = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "response_cache",
+            "Public reads by how the response cache answered them: hit, or miss (then executed)",
+            response_cache.clone(),
+        );
         registry.register(
             "db_statements",
             "SQL statements by verb and main table",
@@ -141,6 +153,7 @@ impl Metrics {
             db_seconds,
             db_failures,
             websockets,
+            response_cache,
         }))
     }
 
@@ -200,6 +213,15 @@ impl Metrics {
         if failed {
             self.0.db_failures.inc();
         }
+    }
+
+    /// Counts a public read answered from the response cache (`hit`) or executed (`miss`).
+    pub fn response_cache(&self, hit: bool) {
+        let outcome = if hit { "hit" } else { "miss" };
+        self.0
+            .response_cache
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     /// Counts an open WebSocket until the guard drops.

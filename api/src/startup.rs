@@ -238,6 +238,7 @@ impl Application {
         vec![
             tokio::spawn(self.state.events.clone().run_relay(stop.clone())),
             tokio::spawn(self.state.events.clone().run_marker(stop.clone())),
+            tokio::spawn(self.state.events.clone().run_change_counter(stop.clone())),
             tokio::spawn(self.state.orders.clone().learn_sellers(stop.clone())),
             tokio::spawn(expiration.run(stop.clone())),
             tokio::spawn(self.state.queue.clone().run(stop.clone())),

@@ -142,6 +142,27 @@ pub struct QueueRun {
     pub push_lag_ms: Vec<f64>,
 }
 
+/// When the server admitted a buyer, by its `queuePlace` (`admittedUntil` less the admission's
+/// length); `None` if it never did.
+async fn admitted_step(
+    api: &Client,
+    token: &str,
+    event: &str,
+    shared: &Shared,
+) -> Option<DateTime<Utc>> {
+    let answer = api
+        .gql(PLACE, json!({ "e": event }), Some(token))
+        .await
+        .ok()?;
+    let Answer::Data(d) = answer else {
+        return None;
+    };
+    d["queuePlace"]["admittedUntil"]
+        .as_str()
+        .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+        .map(|until| until - shared.admission)
+}
+
 /// A `createOrder` by a buyer not admitted: who, when it was sent, the answer.
 type Attempt = (usize, DateTime<Utc>, Answer);
 
@@ -165,7 +186,13 @@ struct Shared {
     admitted_tx: mpsc::UnboundedSender<usize>,
     pushes: AtomicU64,
     polls: AtomicU64,
+    /// Polls in flight at once (`POLL_CONNECTIONS`), so the pollers' connections stay within the
+    /// open-files limit beside the sockets.
+    polling: tokio::sync::Semaphore,
 }
+
+/// The pollers' connections at most.
+const POLL_CONNECTIONS: usize = 256;
 
 impl Shared {
     /// Takes one `QueuePlace` in, seen at `at`.
@@ -431,6 +458,7 @@ pub async fn run(
         admitted_tx,
         pushes: AtomicU64::new(0),
         polls: AtomicU64::new(0),
+        polling: tokio::sync::Semaphore::new(POLL_CONNECTIONS),
     });
     let (close_tx, close_rx) = watch::channel(false);
 
@@ -716,7 +744,8 @@ pub async fn run(
             r.paid, p.tickets
         ));
     }
-    for (i, sent, a) in attempts.lock().expect("attempts").iter() {
+    let attempts = std::mem::take(&mut *attempts.lock().expect("attempts"));
+    for (i, sent, a) in attempts.iter() {
         r.unadmitted_attempts += 1;
         match a {
             Answer::Error { code, .. } if code == "FORBIDDEN" => r.unadmitted_forbidden += 1,
@@ -725,7 +754,15 @@ pub async fn run(
                 *r.unadmitted_other_codes.entry(code.clone()).or_default() += 1;
             }
             Answer::Data(_) => {
-                let step = shared.logs[*i].lock().expect("log").admitted_step;
+                let heard = shared.logs[*i].lock().expect("log").admitted_step;
+                // The buyer may have been admitted without having heard it yet (its pushes lag):
+                // the server's own record of its admission decides.
+                let step = match heard {
+                    Some(step) => Some(step),
+                    None => {
+                        admitted_step(&apis[*i % apis.len()], &tokens[*i], &event, &shared).await
+                    }
+                };
                 if step.is_some_and(|s| s <= *sent) {
                     r.unadmitted_admitted_meanwhile += 1;
                 } else {
@@ -834,7 +871,11 @@ async fn poll(
     tokio::time::sleep(first).await;
     while !stop.load(Ordering::Relaxed) {
         let mut wait = Duration::from_secs(1);
-        if let Ok(Answer::Data(d)) = api.gql(PLACE, json!({ "e": event }), Some(&token)).await {
+        let answer = {
+            let _turn = shared.polling.acquire().await;
+            api.gql(PLACE, json!({ "e": event }), Some(&token)).await
+        };
+        if let Ok(Answer::Data(d)) = answer {
             shared.polls.fetch_add(1, Ordering::Relaxed);
             let place = &d["queuePlace"];
             shared.record(i, place, Utc::now());

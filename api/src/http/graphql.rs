@@ -6,6 +6,7 @@ use async_graphql::{
     BatchRequest, BatchResponse, Request, http::GraphiQLSource, parser::types::OperationType,
 };
 use axum::{
+    Extension,
     body::Bytes,
     extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -13,8 +14,9 @@ use axum::{
 };
 
 use super::{
+    cached::{Flavor, Pending, ResponseCache},
     is_json, refuse,
-    respond::{Caching, MediaType, respond},
+    respond::{Caching, MediaType, into_response, render, respond},
 };
 use crate::{
     auth::{self, Credential},
@@ -23,6 +25,7 @@ use crate::{
 
 pub(super) async fn graphql_post(
     State(state): State<AppState>,
+    Extension(responses): Extension<ResponseCache>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -31,6 +34,15 @@ pub(super) async fn graphql_post(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "POST /graphql takes Content-Type: application/json",
         );
+    }
+    let flavor = Flavor {
+        media: MediaType::accepted(&headers),
+        caching: Caching::Never,
+    };
+    // A public read asked before, unless the client wants it as an event stream.
+    let streams = super::sse::may_want_event_stream(&headers);
+    if !streams && let Some(hit) = responses.get(flavor, &body) {
+        return hit;
     }
     // An array is a batch and an object one request, never the other way round (serde would
     // read `[]` or `["{ … }"]` as a request whose fields come by position).
@@ -72,7 +84,13 @@ pub(super) async fn graphql_post(
     // One after the other, not all at once as async-graphql would: a batch's operations share
     // its credential, and one after `signOut` must run signed out, not race it.
     let response = match batch {
-        BatchRequest::Single(request) => BatchResponse::Single(state.schema.execute(request).await),
+        BatchRequest::Single(request) => {
+            let pending = (!streams)
+                .then(|| responses.before(flavor, &body, &request.query))
+                .flatten();
+            let response = BatchResponse::Single(state.schema.execute(request).await);
+            return answer(&responses, flavor, pending, response);
+        }
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
@@ -81,17 +99,45 @@ pub(super) async fn graphql_post(
             BatchResponse::Batch(responses)
         }
     };
-    respond(MediaType::accepted(&headers), response, Caching::Never)
+    respond(flavor.media, response, Caching::Never)
+}
+
+/// The HTTP answer to one executed request, kept by the response cache where `pending` says so.
+fn answer(
+    responses: &ResponseCache,
+    flavor: Flavor,
+    pending: Option<Pending>,
+    response: BatchResponse,
+) -> Response {
+    let (status, headers, body) = render(flavor.media, &response, flavor.caching);
+    if let (Some(pending), BatchResponse::Single(single)) = (pending, &response) {
+        responses.keep(pending, single, status, &headers, &body);
+    }
+    into_response(status, headers, body)
 }
 
 pub(super) async fn graphql_get(
     State(state): State<AppState>,
+    Extension(responses): Extension<ResponseCache>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
     if query.is_empty() && accepts_html(&headers) {
         return Html(graphiql(&state.config.server.web_dir).await).into_response();
+    }
+    let token = auth::token_from_headers(&headers);
+    let flavor = Flavor {
+        media: MediaType::accepted(&headers),
+        caching: if token.is_none() {
+            Caching::AnonymousGet
+        } else {
+            Caching::Never
+        },
+    };
+    let key = Bytes::copy_from_slice(query.as_bytes());
+    if let Some(hit) = responses.get(flavor, &key) {
+        return hit;
     }
     let mut request = match parse_query_string(&query) {
         Ok(request) => request,
@@ -130,15 +176,10 @@ pub(super) async fn graphql_get(
             ),
         );
     }
-    let token = auth::token_from_headers(&headers);
-    let caching = if token.is_none() {
-        Caching::AnonymousGet
-    } else {
-        Caching::Never
-    };
+    let pending = responses.before(flavor, &key, &request.query);
     let request = request.data(Credential::new(token));
     let response = state.schema.execute(request).await;
-    respond(MediaType::accepted(&headers), response.into(), caching)
+    answer(&responses, flavor, pending, response.into())
 }
 
 const NO_QUERY: &str = "the request has no `query` (a GraphQL document as a string)";

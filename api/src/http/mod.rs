@@ -6,6 +6,7 @@
 //! `application/json`, so a cross-site HTML form cannot act with a visitor's cookie; a WebSocket
 //! from a foreign `Origin` is refused; bodies over `MAX_BODY_BYTES` get 413.
 
+mod cached;
 mod graphql;
 mod probes;
 mod respond;
@@ -17,7 +18,7 @@ pub use probes::operations_router;
 use std::path::Path;
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     body::Body,
     extract::{DefaultBodyLimit, MatchedPath, State},
     http::{HeaderMap, Request as HttpRequest, StatusCode, header},
@@ -57,7 +58,14 @@ pub fn router(state: AppState) -> Router {
     } else {
         router.fallback(placeholder)
     };
+    let responses = cached::ResponseCache::new(
+        state.config.server.response_cache_entries,
+        state.config.server.response_cache_max_age,
+        state.events.changes().clone(),
+        state.metrics.clone(),
+    );
     router
+        .layer(Extension(responses))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(middleware::map_response(too_large_as_json))
         .layer(middleware::from_fn_with_state(state.clone(), track))

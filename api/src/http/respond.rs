@@ -10,6 +10,7 @@ use async_graphql::{BatchResponse, Value};
 
 use crate::error::code;
 use axum::{
+    body::Bytes,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
 };
@@ -18,7 +19,7 @@ const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=
 const JSON: &str = "application/json; charset=utf-8";
 
 /// The response type a request gets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum MediaType {
     Json,
     GraphqlResponseJson,
@@ -96,7 +97,7 @@ fn body_of(response: &async_graphql::Response) -> Body<'_> {
 
 /// Whether a response may carry its cache hints (`Cache-Control`) for shared caches: only an
 /// anonymous `GET` (a POST is not cached, and a signed-in viewer's answer is theirs alone).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Caching {
     Never,
     AnonymousGet,
@@ -106,7 +107,24 @@ pub(super) enum Caching {
 /// with the headers the resolvers set (`Set-Cookie`) and, where `caching` allows, the cache hint
 /// of a successful one.
 pub(super) fn respond(media: MediaType, response: BatchResponse, caching: Caching) -> Response {
-    let status = match (&response, media) {
+    let (status, headers, body) = render(media, &response, caching);
+    into_response(status, headers, body)
+}
+
+pub(super) fn into_response(status: StatusCode, headers: HeaderMap, body: Bytes) -> Response {
+    let mut http = Response::new(axum::body::Body::from(body));
+    *http.status_mut() = status;
+    *http.headers_mut() = headers;
+    http
+}
+
+/// `respond`'s parts: the status, the headers and the body.
+pub(super) fn render(
+    media: MediaType,
+    response: &BatchResponse,
+    caching: Caching,
+) -> (StatusCode, HeaderMap, Bytes) {
+    let status = match (response, media) {
         (BatchResponse::Single(single), MediaType::GraphqlResponseJson)
             if is_request_error(single) && !is_persisted_query_miss(single) =>
         {
@@ -115,24 +133,22 @@ pub(super) fn respond(media: MediaType, response: BatchResponse, caching: Cachin
         _ => StatusCode::OK,
     };
     // Written once, straight to bytes: this is every POST's answer.
-    let body = match &response {
+    let body = match response {
         BatchResponse::Single(single) => serde_json::to_vec(&body_of(single)),
         BatchResponse::Batch(all) => {
             serde_json::to_vec(&all.iter().map(body_of).collect::<Vec<_>>())
         }
     }
     .unwrap_or_default();
-    let mut http = Response::new(axum::body::Body::from(body));
-    *http.status_mut() = status;
+    let mut headers = HeaderMap::new();
     let content_type = match media {
         MediaType::Json => JSON,
         MediaType::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
     };
-    http.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if caching == Caching::AnonymousGet {
         // The answer differs by type, and a cache must not give it to a signed-in viewer.
-        http.headers_mut().insert(
+        headers.insert(
             header::VARY,
             HeaderValue::from_static("Accept, Authorization, Cookie"),
         );
@@ -140,11 +156,11 @@ pub(super) fn respond(media: MediaType, response: BatchResponse, caching: Cachin
             && let Some(cache_control) = response.cache_control().value()
             && let Ok(value) = HeaderValue::from_str(&format!("public, {cache_control}"))
         {
-            http.headers_mut().insert(header::CACHE_CONTROL, value);
+            headers.insert(header::CACHE_CONTROL, value);
         }
     }
-    http.headers_mut().extend(response.http_headers());
-    http
+    headers.extend(response.http_headers());
+    (status, headers, Bytes::from(body))
 }
 
 #[cfg(test)]

@@ -33,6 +33,14 @@ const KEEP_ALIVE: Duration = Duration::from_secs(12);
 /// Whether a request is answered as an event stream: its client accepts `text/event-stream`, and
 /// either accepts no JSON answer (graphql-sse's client) or sends a subscription. A client that
 /// lists every type it can read (urql does) still gets its queries and mutations as JSON.
+/// Whether the client may want an event stream (its `Accept` names one), before the body is read.
+pub(super) fn may_want_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/event-stream"))
+}
+
 pub(super) fn wants_event_stream(headers: &HeaderMap, request: &Request) -> bool {
     let accept = headers
         .get(axum::http::header::ACCEPT)

@@ -15,7 +15,10 @@ pub mod event;
 mod v0;
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -25,7 +28,10 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, sea_query::LockBehavior, sea_query::LockType,
 };
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{
+    broadcast::{self, error::RecvError},
+    mpsc,
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -73,11 +79,57 @@ const RETENTION: Duration = Duration::from_secs(24 * 3600);
 /// Ids marked published by one `UPDATE` at most.
 const MARK_BATCH: usize = 1000;
 
+/// A count of the changes to what anyone may read (tickets and events) that this process knows
+/// of: its own commits, counted before `publish_committed` returns (so before the request that
+/// made them answers), and every other replica's, counted as the bus brings them
+/// (`Events::run_change_counter`). A response computed while it read `n` is current for as long
+/// as it still reads `n`: what the response cache keeps is checked against it.
+#[derive(Clone, Default)]
+pub struct CatalogueChanges(Arc<AtomicU64>);
+
+impl CatalogueChanges {
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts `event` if it changes what a public read returns.
+    fn saw(&self, event: &DomainEvent) {
+        if changes_catalogue(&event.payload) {
+            self.bump();
+        }
+    }
+}
+
+/// Tickets and events are what public reads show; users, orders, charges, queue steps and
+/// revocations are not (an order's effect on its ticket comes as the ticket's own event).
+fn changes_catalogue(payload: &EventPayload) -> bool {
+    match payload {
+        EventPayload::TicketCreated(_)
+        | EventPayload::TicketUpdated(_)
+        | EventPayload::TicketAvailable(_)
+        | EventPayload::EventCreated(_)
+        | EventPayload::EventUpdated(_) => true,
+        EventPayload::UserCreated(_)
+        | EventPayload::UserUpdated(_)
+        | EventPayload::OrderCreated(_)
+        | EventPayload::OrderUpdated(_)
+        | EventPayload::OrderExpired(_)
+        | EventPayload::ChargeCreated(_)
+        | EventPayload::QueueAdvanced(_)
+        | EventPayload::SessionsRevoked(_) => false,
+    }
+}
+
 #[derive(Clone)]
 pub struct Events {
     db: DatabaseConnection,
     bus: Arc<dyn EventBus>,
     metrics: Metrics,
+    changes: CatalogueChanges,
     /// Ids of published events, for the marker.
     published: mpsc::UnboundedSender<Uuid>,
     /// The marker's end of `published`, until `run_marker` takes it.
@@ -93,6 +145,7 @@ impl Events {
             metrics,
             published,
             to_mark: Arc::new(Mutex::new(Some(to_mark))),
+            changes: CatalogueChanges::default(),
         }
     }
 
@@ -100,11 +153,39 @@ impl Events {
         &self.bus
     }
 
+    pub fn changes(&self) -> &CatalogueChanges {
+        &self.changes
+    }
+
+    /// Counts every catalogue change the bus brings, from any replica, until `stop`. Falling
+    /// behind the bus, or its closing, counts as a change: what was missed is unknown.
+    pub async fn run_change_counter(self, stop: CancellationToken) {
+        let mut events = self.bus.subscribe();
+        loop {
+            let event = tokio::select! {
+                _ = stop.cancelled() => break,
+                event = events.recv() => event,
+            };
+            match event {
+                Ok(event) => self.changes.saw(&event),
+                Err(RecvError::Lagged(skipped)) => {
+                    self.changes.bump();
+                    tracing::warn!(task = "change-counter", skipped, "fell behind the bus");
+                }
+                Err(RecvError::Closed) => {
+                    self.changes.bump();
+                    break;
+                }
+            }
+        }
+    }
+
     /// Publishes events whose transaction has committed, and queues them to be marked published.
     /// Failures are logged, not returned: the change is done and recorded, and the relay
     /// publishes what did not go out.
     pub async fn publish_committed(&self, events: &[DomainEvent]) {
         for event in events {
+            self.changes.saw(event);
             match self.bus.publish(event).await {
                 Ok(()) => {
                     self.metrics.event_published(event.payload.name());

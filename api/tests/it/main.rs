@@ -19,6 +19,7 @@ mod payments;
 mod persisted;
 mod queue;
 mod replicas;
+mod responses;
 mod schema;
 mod sse;
 mod store;

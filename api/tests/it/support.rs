@@ -197,6 +197,23 @@ impl TestApp {
             .clone()
     }
 
+    /// POSTs `{ query, operationName }`; returns the JSON body.
+    pub async fn graphql_raw(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+        token: Option<&str>,
+    ) -> Value {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({ "query": query, "operationName": operation_name }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
     /// The HTTP status of a GET of `path`.
     pub async fn status_of(&self, path: &str) -> u16 {
         self.client
