@@ -121,7 +121,8 @@ pub struct QueueResult {
     pub unadmitted_other_refusals: usize,
     /// Those other refusals by error code.
     pub unadmitted_other_codes: std::collections::BTreeMap<String, usize>,
-    /// Successes among them whose buyer was admitted before the request was sent (a stale view).
+    /// Successes among them whose buyer's admission ran while the request was out (a stale
+    /// view: admitted before the answer, not expired before the request).
     pub unadmitted_admitted_meanwhile: usize,
     /// Successes of a buyer not admitted: must be 0.
     pub unadmitted_successes: usize,
@@ -163,8 +164,8 @@ async fn admitted_step(
         .map(|until| until - shared.admission)
 }
 
-/// A `createOrder` by a buyer not admitted: who, when it was sent, the answer.
-type Attempt = (usize, DateTime<Utc>, Answer);
+/// A `createOrder` by a buyer not admitted: who, when it was sent and answered, the answer.
+type Attempt = (usize, DateTime<Utc>, DateTime<Utc>, Answer);
 
 const WAITING: u8 = 1;
 const ADMITTED: u8 = 2;
@@ -628,7 +629,11 @@ pub async fn run(
                                 // Paid, so that a ticket taken by mistake does not hold the sale.
                                 let _ = api.gql(PAY, json!({ "o": order }), Some(&token)).await;
                             }
-                            attempts.lock().expect("attempts").push((i, sent, a));
+                            let answered = Utc::now();
+                            attempts
+                                .lock()
+                                .expect("attempts")
+                                .push((i, sent, answered, a));
                         }
                     });
                     break;
@@ -745,7 +750,7 @@ pub async fn run(
         ));
     }
     let attempts = std::mem::take(&mut *attempts.lock().expect("attempts"));
-    for (i, sent, a) in attempts.iter() {
+    for (i, sent, answered, a) in attempts.iter() {
         r.unadmitted_attempts += 1;
         match a {
             Answer::Error { code, .. } if code == "FORBIDDEN" => r.unadmitted_forbidden += 1,
@@ -763,10 +768,19 @@ pub async fn run(
                         admitted_step(&apis[*i % apis.len()], &tokens[*i], &event, &shared).await
                     }
                 };
-                if step.is_some_and(|s| s <= *sent) {
+                // The server checks the admission at some moment between sending and answer:
+                // a success is right if the admission ran at any moment of that window.
+                if step.is_some_and(|s| s <= *answered && *sent < s + shared.admission) {
                     r.unadmitted_admitted_meanwhile += 1;
                 } else {
                     r.unadmitted_successes += 1;
+                    if r.unadmitted_successes <= 5 {
+                        r.notes.push(format!(
+                            "an order without an admission: sent {sent}, answered {answered}, \
+                             admitted {}",
+                            step.map_or("never".to_owned(), |s| s.to_string())
+                        ));
+                    }
                 }
             }
         }

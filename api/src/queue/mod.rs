@@ -16,6 +16,7 @@ pub mod model;
 pub mod redis;
 pub mod resolvers;
 pub mod service;
+pub mod signals;
 pub mod store;
 pub mod types;
 

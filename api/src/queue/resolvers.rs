@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use async_graphql::{Context, ID, Object, Subscription};
 use futures_util::{Stream, stream};
-use tokio::sync::broadcast::{Receiver, error::RecvError};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use super::{
     QueueService,
-    model::{self, Place, QueueStatus},
+    model::{self, Place, QueueAdvanced, QueueStatus},
+    signals::{Signal, Subscription},
     store::Entry,
     types::QueuePlace,
 };
@@ -17,7 +18,6 @@ use crate::{
     auth::{self, Viewer, require_viewer},
     events,
     ids::{EventId, SessionId, UserId},
-    outbox::{DomainEvent, EventPayload},
 };
 
 /// A waiting place is pushed at least this often, and read again from the store as often (which
@@ -85,12 +85,16 @@ impl QueueSubscription {
     ) -> async_graphql::Result<impl Stream<Item = QueuePlace>> {
         let viewer = require_viewer(ctx).await?;
         let service = ctx.data_unchecked::<QueueService>().clone();
-        let rx = service.events().bus().subscribe();
+        let event = EventId::parse(&event_id);
+        // An unknown id still gets a channel, never written to: the stream ends at once.
+        let signals = service
+            .signals()
+            .subscribe(event.map_or_else(uuid::Uuid::nil, EventId::uuid));
         let watch = Watch {
-            event: EventId::parse(&event_id),
+            event,
             service,
             viewer,
-            rx,
+            signals,
             entry: None,
             progress: None,
             admitted_at: None,
@@ -106,13 +110,13 @@ impl QueueSubscription {
     }
 }
 
-/// One subscriber's view of its place: the entry and the counters it last read, moved by the
-/// step messages without reading the store, and read again every `REFRESH`.
+/// One subscriber's view of its place: the entry and the counters it last read, moved by its
+/// queue's step messages without reading the store, and read again every `REFRESH`.
 struct Watch {
     event: Option<EventId>,
     service: QueueService,
     viewer: Viewer,
-    rx: Receiver<std::sync::Arc<DomainEvent>>,
+    signals: Subscription,
     entry: Option<Entry>,
     progress: Option<super::store::Progress>,
     admitted_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -143,14 +147,20 @@ impl Watch {
             }
             let wait = self.until_next_change();
             tokio::select! {
-                message = self.rx.recv() => match message {
-                    Ok(message) => {
-                        if !self.apply(event, &message).await {
+                signal = self.signals.steps.recv() => match signal {
+                    Ok(Signal::Advanced(step)) => self.apply(&step),
+                    Ok(Signal::Resync) | Err(RecvError::Lagged(_)) => self.read_at = None,
+                    Err(RecvError::Closed) => return None,
+                },
+                revoked = self.signals.revoked.recv() => match revoked {
+                    Ok(sessions) => {
+                        if sessions.contains(&SessionId::from(self.viewer.session_id)) {
                             return None;
                         }
                     }
-                    Err(RecvError::Lagged(_)) => self.read_at = None,
-                    Err(RecvError::Closed) => return None,
+                    // Revocations were missed, ours perhaps: the stream ends, as the sockets
+                    // do, and the client subscribes again with a session that stands.
+                    Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
                 },
                 _ = tokio::time::sleep(wait) => {}
             }
@@ -191,40 +201,31 @@ impl Watch {
         }
     }
 
-    /// Takes a bus message in; `false` when the stream must end (its session was revoked).
-    async fn apply(&mut self, event: EventId, message: &DomainEvent) -> bool {
-        match &message.payload {
-            EventPayload::SessionsRevoked(revoked) => !revoked
-                .session_ids
-                .contains(&SessionId::from(self.viewer.session_id)),
-            EventPayload::QueueAdvanced(step) if step.event_id == event => {
-                if step.froze || self.entry.is_some_and(|e| e.number.is_none()) {
-                    // The numbers were just drawn: ours is in the store. Read it within the next
-                    // second, at a random moment, so 20,000 subscribers do not read at once.
-                    // A read already due sooner stays as it is.
-                    let due = Instant::now() + Duration::from_millis(rand::random::<u64>() % 1000);
-                    if self.read_at.is_some_and(|at| at + REFRESH > due) {
-                        self.read_at = due.checked_sub(REFRESH);
-                    }
-                }
-                let told = super::store::Progress {
-                    frozen: true,
-                    joined: 0,
-                    admitted: step.admitted,
-                    sold_out: step.sold_out,
-                };
-                self.progress = Some(self.progress.map_or(told, |p| p.merge(told)));
-                if let Some(Entry {
-                    number: Some(n), ..
-                }) = self.entry
-                    && step.admitted_before < n
-                    && n <= step.admitted
-                {
-                    self.admitted_at = Some(step.at);
-                }
-                true
+    /// Takes one of its queue's steps in.
+    fn apply(&mut self, step: &QueueAdvanced) {
+        if step.froze || self.entry.is_some_and(|e| e.number.is_none()) {
+            // The numbers were just drawn: ours is in the store. Read it within the next
+            // second, at a random moment, so 20,000 subscribers do not read at once.
+            // A read already due sooner stays as it is.
+            let due = Instant::now() + Duration::from_millis(rand::random::<u64>() % 1000);
+            if self.read_at.is_some_and(|at| at + REFRESH > due) {
+                self.read_at = due.checked_sub(REFRESH);
             }
-            _ => true,
+        }
+        let told = super::store::Progress {
+            frozen: true,
+            joined: 0,
+            admitted: step.admitted,
+            sold_out: step.sold_out,
+        };
+        self.progress = Some(self.progress.map_or(told, |p| p.merge(told)));
+        if let Some(Entry {
+            number: Some(n), ..
+        }) = self.entry
+            && step.admitted_before < n
+            && n <= step.admitted
+        {
+            self.admitted_at = Some(step.at);
         }
     }
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{
     model::{self, Place, QueueAdvanced, QueueStatus},
+    signals::QueueSignals,
     store::{Entry, Progress, QueueStore},
 };
 use crate::{
@@ -43,7 +44,11 @@ pub struct QueueService {
     /// Counters by event, as last read, for `queueUpdated`: 20,000 subscribers refreshing their
     /// place read them once a second per replica, not 20,000 times.
     progress: Bounded<Uuid, (tokio::time::Instant, Progress)>,
+    signals: QueueSignals,
 }
+
+/// The queues on sale (event, `onSaleAt`), as last listed.
+type OnSale = tokio::sync::watch::Receiver<Vec<(Uuid, DateTime<Utc>)>>;
 
 fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
@@ -66,6 +71,7 @@ impl QueueService {
             events,
             config,
             progress: Bounded::new(1024),
+            signals: QueueSignals::default(),
         }
     }
 
@@ -177,6 +183,11 @@ impl QueueService {
         &self.events
     }
 
+    /// The steps and revocations `queueUpdated`'s subscribers hear.
+    pub fn signals(&self) -> &QueueSignals {
+        &self.signals
+    }
+
     pub fn store(&self) -> &Arc<dyn QueueStore> {
         &self.store
     }
@@ -196,11 +207,19 @@ impl QueueService {
 
     /// Runs the admission steps of every queue on sale until `stop`: on every replica, each
     /// step counted once per second by the store, so the rate holds however many replicas run
-    /// and whichever of them dies.
+    /// and whichever of them dies. Beside it run the list of queues on sale, the sold-out checks
+    /// and the subscribers' signals, each in its own task: a slow database delays no step.
     pub async fn run(self, stop: CancellationToken) {
-        let sold_out = tokio::spawn(self.clone().run_sold_out(stop.clone()));
-        let mut active: Vec<(Uuid, DateTime<Utc>)> = Vec::new();
-        let mut read_at = tokio::time::Instant::now() - ACTIVE_EVERY;
+        let (listed, on_sale) = tokio::sync::watch::channel(Vec::new());
+        let tasks = [
+            tokio::spawn(self.clone().run_listing(listed, stop.clone())),
+            tokio::spawn(self.clone().run_sold_out(on_sale.clone(), stop.clone())),
+            tokio::spawn(
+                self.signals
+                    .clone()
+                    .run(self.events.bus().clone(), stop.clone()),
+            ),
+        ];
         let mut ticker = tokio::time::interval(STEP_EVERY);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -208,21 +227,45 @@ impl QueueService {
                 _ = stop.cancelled() => break,
                 _ = ticker.tick() => {}
             }
-            if read_at.elapsed() >= ACTIVE_EVERY {
-                match self.on_sale().await {
-                    Ok(now_active) => active = now_active,
-                    Err(err) => tracing::warn!(error = ?err, "could not list the queues on sale"),
-                }
-                read_at = tokio::time::Instant::now();
-            }
             let now = db::now();
-            for &(event, on_sale_at) in active.iter().filter(|(_, at)| *at <= now) {
+            let due: Vec<_> = on_sale
+                .borrow()
+                .iter()
+                .copied()
+                .filter(|(_, at)| *at <= now)
+                .collect();
+            for (event, on_sale_at) in due {
                 if let Err(err) = self.step(event.into(), on_sale_at).await {
                     tracing::warn!(error = ?err, %event, "an admission step failed; the next one retries");
                 }
             }
         }
-        let _ = sold_out.await;
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Lists the queues on sale every `ACTIVE_EVERY` until `stop`.
+    async fn run_listing(
+        self,
+        listed: tokio::sync::watch::Sender<Vec<(Uuid, DateTime<Utc>)>>,
+        stop: CancellationToken,
+    ) {
+        let mut ticker = tokio::time::interval(ACTIVE_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            match self.on_sale().await {
+                Ok(now_active) => listed.send_replace(now_active),
+                Err(err) => {
+                    tracing::warn!(error = ?err, "could not list the queues on sale");
+                    continue;
+                }
+            };
+        }
     }
 
     /// Events on sale through a queue now or before the next read of this list (`on_sale_at`
@@ -284,7 +327,7 @@ impl QueueService {
 
     /// Once a second, whether each queue on sale has sold out (two index probes in the
     /// database); its own loop, so a slow database never delays an admission step.
-    async fn run_sold_out(self, stop: CancellationToken) {
+    async fn run_sold_out(self, on_sale: OnSale, stop: CancellationToken) {
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -293,14 +336,13 @@ impl QueueService {
                 _ = ticker.tick() => {}
             }
             let now = db::now();
-            let active = match self.on_sale().await {
-                Ok(active) => active,
-                Err(err) => {
-                    tracing::warn!(error = ?err, "could not list the queues on sale");
-                    continue;
-                }
-            };
-            for (event, _) in active.into_iter().filter(|(_, at)| *at <= now) {
+            let due: Vec<_> = on_sale
+                .borrow()
+                .iter()
+                .copied()
+                .filter(|(_, at)| *at <= now)
+                .collect();
+            for (event, _) in due {
                 if let Err(err) = self.sell_out_if_sold(event.into()).await {
                     tracing::warn!(error = ?err, %event, "a sold-out check failed; the next one retries");
                 }
