@@ -43,9 +43,34 @@ pub struct LoadResult {
     /// The latency of each class of request in a mix (empty when there is one class).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub by_class: Vec<(String, Dist)>,
+    /// The server's response cache over the run, when counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheUse>,
     /// CPU time per request over the measured seconds, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu: Option<CpuPerRequest>,
+}
+
+/// Hits and misses of the server's response cache over a run.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct CacheUse {
+    pub hits: f64,
+    pub misses: f64,
+}
+
+impl CacheUse {
+    /// From the counters before and after.
+    pub fn between(before: (f64, f64), after: (f64, f64)) -> Self {
+        Self {
+            hits: after.0 - before.0,
+            misses: after.1 - before.1,
+        }
+    }
+
+    pub fn hit_ratio(&self) -> f64 {
+        let all = self.hits + self.misses;
+        if all > 0.0 { self.hits / all } else { 0.0 }
+    }
 }
 
 pub struct LoadRun {
@@ -182,6 +207,7 @@ pub async fn run_mix(
         requests: lat.len(),
         errors,
         qps: lat.len() as f64 / secs.as_secs_f64(),
+        cache: None,
         cpu: snapshots.map(|(a, b)| cpu::per_request(a, b, lat.len())),
         latency: Dist::of(&mut lat),
         by_class,

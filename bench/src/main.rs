@@ -13,6 +13,7 @@ mod catalogue;
 mod cpu;
 mod expiry;
 mod fanout;
+mod fresh;
 mod hot;
 mod limits;
 mod plans;
@@ -134,6 +135,8 @@ struct Sizes {
     browse_conns: usize,
     browse_warmup: Duration,
     browse_secs: Duration,
+    /// Changes read on another replica in the freshness measurement.
+    fresh_changes: usize,
     fanout_subs: usize,
     fanout_updates: usize,
     fanout_wait: Duration,
@@ -170,6 +173,7 @@ impl Sizes {
                 browse_conns: 64,
                 browse_warmup: Duration::from_millis(500),
                 browse_secs: Duration::from_secs(3),
+                fresh_changes: 50,
                 fanout_subs: 1000,
                 fanout_updates: 2,
                 fanout_wait: Duration::from_secs(10),
@@ -202,6 +206,7 @@ impl Sizes {
                 browse_conns: 64,
                 browse_warmup: Duration::from_secs(1),
                 browse_secs: Duration::from_secs(10),
+                fresh_changes: 300,
                 fanout_subs: 10_000,
                 fanout_updates: 5,
                 fanout_wait: Duration::from_secs(30),
@@ -948,7 +953,8 @@ async fn main_server(
                     backend.label(),
                     sizes.browse_conns
                 ));
-                let run = browse::run(
+                let before = fresh::cache_counts(&api).await;
+                let mut run = browse::run(
                     &api,
                     kind,
                     &tickets,
@@ -957,6 +963,10 @@ async fn main_server(
                     sizes.browse_secs,
                 )
                 .await;
+                run.result.cache = Some(browse::CacheUse::between(
+                    before,
+                    fresh::cache_counts(&api).await,
+                ));
                 log(format!(
                     "{}: browse {kind:?}: {:.0} QPS, p99 {:.1} ms",
                     backend.label(),
@@ -967,6 +977,80 @@ async fn main_server(
                 match kind {
                     browse::Kind::List => br.browse_list = Some(run.result),
                     _ => br.browse_get = Some(run.result),
+                }
+            }
+            // The miss path: the same reads from a second server on the same database with the
+            // response cache off.
+            let uncached = async {
+                let logf = env.work.join(format!("main-{}-uncached.log", backend.key()));
+                let cmd = testkit::ServerCommand::new(&env.server_bin)
+                    .log_file(&logf)
+                    .env("RESPONSE_CACHE_ENTRIES", "0");
+                let (other, _) = server::start_with(env, &store, &settings, cmd).await?;
+                let other_api = Client::new(other.addr);
+                for kind in [browse::Kind::List, browse::Kind::Get] {
+                    log(format!(
+                        "{}: browse {kind:?} without the response cache",
+                        backend.label()
+                    ));
+                    let run = browse::run(
+                        &other_api,
+                        kind,
+                        &tickets,
+                        sizes.browse_conns,
+                        sizes.browse_warmup,
+                        sizes.browse_secs,
+                    )
+                    .await;
+                    match kind {
+                        browse::Kind::List => br.browse_list_uncached = Some(run.result),
+                        _ => br.browse_get_uncached = Some(run.result),
+                    }
+                }
+                server::stop(other).await;
+                anyhow::Ok(())
+            }
+            .await;
+            if let Err(e) = uncached {
+                br.notes.push(format!("browse without the cache failed: {e:#}"));
+            }
+            // Freshness across replicas: a second replica (cache on) reads what the first
+            // writes.
+            if backend == Backend::Pg {
+                let fresh_run = async {
+                    let logf = env.work.join(format!("main-{}-replica.log", backend.key()));
+                    let cmd = testkit::ServerCommand::new(&env.server_bin).log_file(&logf);
+                    let (other, _) = server::start_with(env, &store, &settings, cmd).await?;
+                    let other_api = Client::new(other.addr);
+                    let ticket = setup::create_tickets(&api, &seller, 1, 1).await?.remove(0);
+                    log(format!(
+                        "{}: freshness, {} changes read on another replica",
+                        backend.label(),
+                        sizes.fresh_changes
+                    ));
+                    let run = fresh::run(
+                        &api,
+                        &other_api,
+                        &seller,
+                        &ticket,
+                        sizes.fresh_changes,
+                        Duration::from_millis(50),
+                    )
+                    .await;
+                    server::stop(other).await;
+                    log(format!(
+                        "{}: freshness: the other replica's p99 {:.1} ms, {} stale own reads",
+                        backend.label(),
+                        run.result.other_replica.p99,
+                        run.result.stale_own_reads
+                    ));
+                    push_sample(samples, "fresh", backend, run.ms);
+                    br.fresh = Some(run.result);
+                    anyhow::Ok(())
+                }
+                .await;
+                if let Err(e) = fresh_run {
+                    br.notes.push(format!("freshness failed: {e:#}"));
                 }
             }
             rss(br, "browse");

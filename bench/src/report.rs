@@ -9,6 +9,7 @@ use crate::{
     catalogue::Growth,
     expiry::ExpiryResult,
     fanout::FanoutResult,
+    fresh::FreshResult,
     hot::HotResult,
     limits::PgbenchResult,
     plans::{Plan, PlanChoice},
@@ -61,6 +62,11 @@ pub struct BackendResults {
     pub hot: Option<HotResult>,
     pub browse_list: Option<LoadResult>,
     pub browse_get: Option<LoadResult>,
+    /// The same reads from a server with the response cache off (the miss path).
+    pub browse_list_uncached: Option<LoadResult>,
+    pub browse_get_uncached: Option<LoadResult>,
+    /// A change on one replica read on another.
+    pub fresh: Option<FreshResult>,
     pub fanout: Option<FanoutResult>,
     pub expiry: Option<ExpiryResult>,
     /// Set-up costs (sign-ups, listings), for the record.
@@ -79,6 +85,9 @@ impl BackendResults {
             hot: None,
             browse_list: None,
             browse_get: None,
+            browse_list_uncached: None,
+            browse_get_uncached: None,
+            fresh: None,
             fanout: None,
             expiry: None,
             setup: Vec::new(),
@@ -386,12 +395,26 @@ impl Results {
             ("browse `ticket(id)`", |b: &BackendResults| {
                 b.browse_get.clone()
             }),
+            (
+                "browse `tickets(first: 20)`, cache off",
+                |b: &BackendResults| b.browse_list_uncached.clone(),
+            ),
+            ("browse `ticket(id)`, cache off", |b: &BackendResults| {
+                b.browse_get_uncached.clone()
+            }),
         ] {
             row(
                 name,
                 "QPS, p99",
                 "",
-                &|b| get(b).map(|l| format!("{} QPS, p99 {} ms", n0(l.qps), f1(l.latency.p99))),
+                &|b| {
+                    get(b).map(|l| {
+                        let cached = l.cache.map_or(String::new(), |c| {
+                            format!(", {} % from the cache", f1(100.0 * c.hit_ratio()))
+                        });
+                        format!("{} QPS, p99 {} ms{cached}", n0(l.qps), f1(l.latency.p99))
+                    })
+                },
                 &sel_txt,
             );
             row(
@@ -407,6 +430,25 @@ impl Results {
                 "",
             );
         }
+        row(
+            "freshness",
+            "own replica at once; another's p99",
+            "0 stale, ≤ 100 ms",
+            &|b| {
+                b.fresh.as_ref().map(|f| {
+                    let ok =
+                        f.stale_own_reads == 0 && f.never_seen == 0 && f.other_replica.p99 <= 100.0;
+                    format!(
+                        "{} stale of {}, p99 {} ms {}",
+                        f.stale_own_reads,
+                        f.changes,
+                        f1(f.other_replica.p99),
+                        mark(ok)
+                    )
+                })
+            },
+            "",
+        );
         row(
             "fan-out",
             "delivered, p99 from the mutation",
@@ -593,12 +635,28 @@ impl Results {
             for (name, l) in [
                 ("tickets(first: 20)", &b.browse_list),
                 ("ticket(id)", &b.browse_get),
+                (
+                    "tickets(first: 20)` from a server with the response cache off (`RESPONSE_CACHE_ENTRIES=0`",
+                    &b.browse_list_uncached,
+                ),
+                (
+                    "ticket(id)` likewise, cache off (`RESPONSE_CACHE_ENTRIES=0`",
+                    &b.browse_get_uncached,
+                ),
             ] {
                 if let Some(l) = l {
+                    let cached = l.cache.map_or(String::new(), |c| {
+                        format!(
+                            " The response cache answered {} and missed {} ({} %).",
+                            n0(c.hits),
+                            n0(c.misses),
+                            f1(100.0 * c.hit_ratio())
+                        )
+                    });
                     let _ = writeln!(
                         s,
                         "- **browse `{name}`**: {} connections (keep-alive, closed loop) for {} s: {} requests, {} QPS, \
-                         {} errors; latency p50 {} / p90 {} / p99 {} / max {} ms.",
+                         {} errors; latency p50 {} / p90 {} / p99 {} / max {} ms.{cached}",
                         l.connections,
                         l.seconds,
                         n0(l.requests as f64),
@@ -610,6 +668,27 @@ impl Results {
                         f1(l.latency.max)
                     );
                 }
+            }
+            if let Some(f) = &b.fresh {
+                let _ = writeln!(
+                    s,
+                    "- **freshness**: a second replica on the same database and Redis, its response cache on; \
+                     the seller changes one ticket {} times on the first (50 ms apart, each once the last was seen) \
+                     while 8 connections read `ticket(id)` of it on the second in a closed loop ({} reads, {} answered \
+                     from its cache, {} missed). Read on the writer's replica right after the write's answer: {} stale. \
+                     The write's answer → the other replica's first answer with the new version: p50 {} / p90 {} / \
+                     p99 {} / max {} ms; {} never seen within 5 s.",
+                    f.changes,
+                    n0(f.other_reads as f64),
+                    n0(f.other_cache_hits),
+                    n0(f.other_cache_misses),
+                    f.stale_own_reads,
+                    f1(f.other_replica.p50),
+                    f1(f.other_replica.p90),
+                    f1(f.other_replica.p99),
+                    f1(f.other_replica.max),
+                    f.never_seen
+                );
             }
             if let Some(f) = &b.fanout {
                 let _ = writeln!(

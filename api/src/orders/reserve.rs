@@ -22,7 +22,7 @@ use crate::{
     auth::Viewer,
     db,
     error::{ApiError, ApiResult},
-    ids::TicketId,
+    ids::{EventId, TicketId},
     outbox::{self, DomainEvent, EventPayload},
     store::LockOutcome,
     tickets::{self, model::Ticket, service::Reserve},
@@ -39,15 +39,27 @@ impl OrderService {
 
     fn remember_seller(&self, ticket: &entity::ticket::Model) {
         self.remember(ticket.id, ticket.seller_id);
+        if let Some(event) = ticket.event_id {
+            self.ticket_events.insert(ticket.id, event.into());
+        }
+    }
+
+    /// The queue the ticket sells through now (its event and `onSaleAt`), if this process
+    /// knows; `None` too once the event has started (the ticket's own refusal says so).
+    fn known_queue(&self, ticket_id: Uuid) -> Option<(EventId, DateTime<Utc>)> {
+        let event = self.ticket_events.get(&ticket_id)?;
+        let (on_sale_at, starts_at) = self.on_sale_at.get(&event)?;
+        (db::now() < starts_at).then_some((event, on_sale_at))
     }
 
     fn remember(&self, ticket_id: Uuid, seller_id: Uuid) {
         self.sellers.insert(ticket_id, seller_id);
     }
 
-    /// Learns the seller of every ticket listed or changed on any replica, from the event bus,
-    /// until `stop`: the first crowd on a newly listed ticket is then refused without the
-    /// database too.
+    /// Learns the seller and the event of every ticket listed or changed on any replica, and the
+    /// `onSaleAt` of every queued event, from the event bus, until `stop`: the first crowd on a
+    /// newly listed ticket is then refused without the database too, and a buyer without an
+    /// admission before any lock.
     pub async fn learn_sellers(self, stop: CancellationToken) {
         let mut events = self.events.bus().subscribe();
         loop {
@@ -56,13 +68,20 @@ impl OrderService {
                 event = events.recv() => event,
             };
             match event {
-                Ok(event) => {
-                    if let EventPayload::TicketCreated(t) | EventPayload::TicketUpdated(t) =
-                        &event.payload
-                    {
+                Ok(event) => match &event.payload {
+                    EventPayload::TicketCreated(t) | EventPayload::TicketUpdated(t) => {
                         self.remember(t.id.uuid(), t.seller_id.uuid());
+                        if let Some(e) = t.event_id {
+                            self.ticket_events.insert(t.id.uuid(), e);
+                        }
                     }
-                }
+                    EventPayload::EventCreated(e) | EventPayload::EventUpdated(e) => {
+                        if let Some(at) = e.on_sale_at {
+                            self.on_sale_at.insert(e.id, (at, e.starts_at));
+                        }
+                    }
+                    _ => {}
+                },
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
@@ -89,6 +108,9 @@ impl OrderService {
 
     /// Reserves the ticket for the viewer for `ORDER_TTL_SECONDS`.
     ///
+    /// A ticket known to sell through a queue asks for the buyer's admission before anything
+    /// else: a buyer who may not buy never holds the lock, not even for the moment it takes to
+    /// be refused, so none can make an admitted buyer find the ticket "reserved".
     /// The lock comes first, then one transaction whose `UPDATE` both reserves the ticket and
     /// checks what the ticket's state can refuse; the ticket is read only to explain a refusal.
     /// A ticket already held by a live order is refused from the lock store alone when this
@@ -102,6 +124,15 @@ impl OrderService {
         expected_version: Option<i32>,
     ) -> ApiResult<Order> {
         let ticket_id = ticket_id.uuid();
+        let admitted_to = match self.known_queue(ticket_id) {
+            Some((event, on_sale_at)) => {
+                self.queue
+                    .check_admitted(viewer.user_id.into(), event, on_sale_at)
+                    .await?;
+                Some(event)
+            }
+            None => None,
+        };
         if let Some(refusal) = self.held_elsewhere(viewer, ticket_id).await? {
             return Err(refusal);
         }
@@ -122,7 +153,7 @@ impl OrderService {
             return Err(ApiError::Conflict("the ticket is reserved".into()));
         }
         match self
-            .reserve(viewer, ticket_id, order_id, expected_version)
+            .reserve(viewer, ticket_id, order_id, expected_version, admitted_to)
             .await
         {
             Ok((order, events)) => {
@@ -180,7 +211,9 @@ impl OrderService {
         ticket_id: Uuid,
         order_id: Uuid,
         expected_version: Option<i32>,
+        admitted_to: Option<EventId>,
     ) -> ApiResult<(Order, Vec<DomainEvent>)> {
+        // `admitted_to`: the ticket's event, whose queue has admitted the buyer already.
         let now = db::now();
         let expires_at = now + self.ttl;
         let txn = db::begin_write(&self.db).await?;
@@ -191,15 +224,23 @@ impl OrderService {
             expected_version,
             until: expires_at,
             now,
-            admitted: false,
+            // Admitted already to the ticket's event (asked before the lock): one statement.
+            admitted: admitted_to.is_some(),
         };
         let ticket =
             match tickets::service::reserve(&txn, &reservation, buyer_lock(&txn, viewer.user_id))
                 .await?
             {
                 Reserve::Done(ticket) => ticket,
-                Reserve::Queued { event, on_sale_at } => {
-                    // A ticket of an event on sale through its queue: only with an admission.
+                Reserve::Queued {
+                    event,
+                    on_sale_at,
+                    starts_at,
+                } => {
+                    // A ticket of an event on sale through its queue, which this process did not
+                    // know: only with an admission. From now on it knows.
+                    self.ticket_events.insert(ticket_id, event);
+                    self.on_sale_at.insert(event, (on_sale_at, starts_at));
                     self.queue
                         .check_admitted(viewer.user_id.into(), event, on_sale_at)
                         .await?;

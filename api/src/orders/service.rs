@@ -17,7 +17,7 @@ use crate::{
     auth::Viewer,
     cache::Bounded,
     error::{ApiError, ApiResult},
-    ids::OrderId,
+    ids::{EventId, OrderId},
     outbox::{DomainEvent, EventPayload, Events},
     pagination::Page,
     queue::QueueService,
@@ -38,6 +38,11 @@ pub struct OrderService {
     /// Ticket → seller, for tickets this process has read: lets a request for a held ticket be
     /// answered from the lock store alone (see `create`).
     pub(super) sellers: Bounded<Uuid, Uuid>,
+    /// Ticket → its event, and a queued event → its `onSaleAt` and `startsAt`, as learned
+    /// (none of them ever changes): a buyer without an admission is refused before the
+    /// ticket's lock is taken.
+    pub(super) ticket_events: Bounded<Uuid, EventId>,
+    pub(super) on_sale_at: Bounded<EventId, (DateTime<Utc>, DateTime<Utc>)>,
     /// Asked before a ticket of an event on sale through its queue is reserved.
     pub(super) queue: QueueService,
 }
@@ -73,6 +78,8 @@ impl OrderService {
             ttl,
             max_live: u64::from(max_live),
             sellers: Bounded::new(SELLERS_KEPT),
+            ticket_events: Bounded::new(SELLERS_KEPT),
+            on_sale_at: Bounded::new(SELLERS_KEPT),
             queue,
         }
     }

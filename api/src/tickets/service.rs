@@ -298,6 +298,7 @@ pub enum Reserve {
     Queued {
         event: EventId,
         on_sale_at: DateTime<Utc>,
+        starts_at: DateTime<Utc>,
     },
 }
 
@@ -350,6 +351,7 @@ pub async fn reserve(
         return Ok(Reserve::Queued {
             event: event.into(),
             on_sale_at,
+            starts_at: current.event_starts_at.unwrap_or(on_sale_at),
         });
     }
     Err(ApiError::Conflict(

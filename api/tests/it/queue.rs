@@ -639,3 +639,49 @@ async fn a_queue_stream_ends_when_its_session_signs_out_anywhere() {
     assert!(ended.is_ok(), "still open after signing out: {text}");
     assert!(text.trim_end().ends_with("event: complete"), "{text:?}");
 }
+
+/// A buyer without an admission is refused before the ticket's lock is taken, so that no one who
+/// may not buy can make an admitted buyer find the ticket "reserved": once the replica knows the
+/// ticket's queue (from the bus, as it was listed), such refusals cost no statement at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_without_an_admission_never_takes_the_ticket_s_lock() {
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_with(&[
+            ("QUEUE_ADMIT_PER_SECOND", "1"),
+            ("QUEUE_ADMISSION_SECONDS", "60"),
+        ])
+        .await;
+    let organizer = app.sign_up(&unique_email()).await;
+    let e = queued_event(&app, &organizer.token, chrono::Duration::seconds(2)).await;
+    let ticket = list(&app, &organizer.token, &e["id"], "10").await;
+    let admitted = app.sign_up(&unique_email()).await;
+    join(&app, Some(&admitted.token), &e["id"]).await;
+    let outsider = app.sign_up(&unique_email()).await;
+    sleep_until(&e["onSaleAt"], Duration::from_millis(300)).await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            place(&app, Some(&admitted.token), &e["id"]).await["status"] == "ADMITTED"
+        })
+        .await
+    );
+
+    let updates = statements(&app, "UPDATE", "tickets").await;
+    let selects = statements(&app, "SELECT", "tickets").await;
+    for _ in 0..10 {
+        let body = create_order(&app, &outsider.token, &ticket).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+    }
+    assert_eq!(
+        (
+            statements(&app, "UPDATE", "tickets").await - updates,
+            statements(&app, "SELECT", "tickets").await - selects
+        ),
+        (0, 0),
+        "refusing a buyer without an admission touched the tickets"
+    );
+    // The admitted buyer gets the ticket, in one statement on the tickets.
+    let body = create_order(&app, &admitted.token, &ticket).await;
+    assert_eq!(body["data"]["createOrder"]["status"], "CREATED", "{body}");
+    assert_eq!(statements(&app, "UPDATE", "tickets").await - updates, 1);
+}
