@@ -15,6 +15,7 @@ mod expiry;
 mod fanout;
 mod fresh;
 mod hot;
+mod hotpage;
 mod limits;
 mod plans;
 mod plot;
@@ -979,6 +980,31 @@ async fn main_server(
                     _ => br.browse_get = Some(run.result),
                 }
             }
+            // One event's page, read by everyone: quiet, then repriced ten times a second.
+            let hot_event = hotpage::setup(&api, &seller).await?;
+            for writes in [None, Some(10)] {
+                log(format!(
+                    "{}: a hot event page, {} connections, {} writes/s",
+                    backend.label(),
+                    sizes.browse_conns,
+                    writes.unwrap_or(0)
+                ));
+                let (run, written) = hotpage::run(
+                    &api,
+                    &hot_event.0,
+                    writes.map(|w| (seller.as_str(), hot_event.1[0].as_str(), w)),
+                    sizes.browse_conns,
+                    sizes.browse_warmup,
+                    sizes.browse_secs,
+                )
+                .await;
+                br.hot_page.push(report::HotPage {
+                    cache: true,
+                    writes_per_s: writes.unwrap_or(0),
+                    written,
+                    load: run.result,
+                });
+            }
             // The miss path: the same reads from a second server on the same database with the
             // response cache off.
             let uncached = async {
@@ -1007,6 +1033,21 @@ async fn main_server(
                         _ => br.browse_get_uncached = Some(run.result),
                     }
                 }
+                let (run, written) = hotpage::run(
+                    &other_api,
+                    &hot_event.0,
+                    None,
+                    sizes.browse_conns,
+                    sizes.browse_warmup,
+                    sizes.browse_secs,
+                )
+                .await;
+                br.hot_page.push(report::HotPage {
+                    cache: false,
+                    writes_per_s: 0,
+                    written,
+                    load: run.result,
+                });
                 server::stop(other).await;
                 anyhow::Ok(())
             }

@@ -67,6 +67,8 @@ pub struct BackendResults {
     pub browse_get_uncached: Option<LoadResult>,
     /// A change on one replica read on another.
     pub fresh: Option<FreshResult>,
+    /// One event's page read by everyone, with the cache and without, quiet and changing.
+    pub hot_page: Vec<HotPage>,
     pub fanout: Option<FanoutResult>,
     pub expiry: Option<ExpiryResult>,
     /// Set-up costs (sign-ups, listings), for the record.
@@ -88,6 +90,7 @@ impl BackendResults {
             browse_list_uncached: None,
             browse_get_uncached: None,
             fresh: None,
+            hot_page: Vec::new(),
             fanout: None,
             expiry: None,
             setup: Vec::new(),
@@ -95,6 +98,17 @@ impl BackendResults {
             notes: Vec::new(),
         }
     }
+}
+
+/// A hot event page's run.
+#[derive(Clone, Debug, Serialize)]
+pub struct HotPage {
+    /// The response cache was on.
+    pub cache: bool,
+    /// Its seller's reprices a second meanwhile (0: quiet).
+    pub writes_per_s: u32,
+    pub written: usize,
+    pub load: LoadResult,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -430,6 +444,36 @@ impl Results {
                 "",
             );
         }
+        for (label, cache, writes) in [
+            ("hot event page, cache on", true, 0),
+            ("hot event page, cache on, 10 reprices/s", true, 10),
+            ("hot event page, cache off", false, 0),
+        ] {
+            row(
+                label,
+                "QPS, p99",
+                "",
+                &|b| {
+                    b.hot_page
+                        .iter()
+                        .find(|h| h.cache == cache && h.writes_per_s == writes)
+                        .map(|h| {
+                            let cached = h.load.cache.map_or(String::new(), |c| {
+                                format!(", {} % from the cache", f1(100.0 * c.hit_ratio()))
+                            });
+                            let ratio = sel.map_or(String::new(), |p| {
+                                format!(", {} % of pgbench -S", f1(100.0 * h.load.qps / p.tps))
+                            });
+                            format!(
+                                "{} QPS, p99 {} ms{cached}{ratio}",
+                                n0(h.load.qps),
+                                f1(h.load.latency.p99)
+                            )
+                        })
+                },
+                "",
+            );
+        }
         row(
             "freshness",
             "own replica at once; another's p99",
@@ -668,6 +712,40 @@ impl Results {
                         f1(l.latency.max)
                     );
                 }
+            }
+            for h in &b.hot_page {
+                let l = &h.load;
+                let cached = l.cache.map_or(String::new(), |c| {
+                    format!(
+                        " The response cache answered {} and missed {} ({} %).",
+                        n0(c.hits),
+                        n0(c.misses),
+                        f1(100.0 * c.hit_ratio())
+                    )
+                });
+                let _ = writeln!(
+                    s,
+                    "- **a hot event page** (`event(id)` with its 20 cheapest tickets, one event of 100 tickets, the same \
+                     request each time), cache {}{}: {} connections for {} s: {} QPS, {} errors; latency p50 {} / p90 {} / \
+                     p99 {} / max {} ms.{cached}",
+                    if h.cache { "on" } else { "off" },
+                    if h.writes_per_s > 0 {
+                        format!(
+                            ", its seller repricing one of its tickets {} times a second ({} reprices in all)",
+                            h.writes_per_s, h.written
+                        )
+                    } else {
+                        String::new()
+                    },
+                    l.connections,
+                    l.seconds,
+                    n0(l.qps),
+                    l.errors,
+                    f1(l.latency.p50),
+                    f1(l.latency.p90),
+                    f1(l.latency.p99),
+                    f1(l.latency.max)
+                );
             }
             if let Some(f) = &b.fresh {
                 let _ = writeln!(
