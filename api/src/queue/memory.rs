@@ -1,4 +1,5 @@
-//! The in-process queues: one process, one mutex.
+//! The in-process queues: one process, one mutex. A queue is forgotten when its keep-until time
+//! passes (a day after the event starts, or after its last step), as Redis forgets its keys.
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -24,9 +25,15 @@ struct Queue {
     /// (admitted after the step, when), in order.
     steps: Vec<(u64, i64)>,
     sold_out: bool,
+    /// When the queue may be forgotten (the latest asked for).
+    keep_until_ms: i64,
 }
 
 impl Queue {
+    fn keep_until(&mut self, ms: i64) {
+        self.keep_until_ms = self.keep_until_ms.max(ms);
+    }
+
     fn progress(&self) -> Progress {
         Progress {
             frozen: self.frozen,
@@ -51,7 +58,19 @@ impl Queue {
 impl MemoryQueues {
     fn with<T>(&self, event: Uuid, f: impl FnOnce(&mut Queue) -> T) -> T {
         let mut queues = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = crate::db::now().timestamp_millis();
+        // A queue that was never joined nor stepped has nothing to keep.
+        queues.retain(|_, q| q.keep_until_ms > now);
         f(queues.entry(event).or_default())
+    }
+
+    /// Queues held now.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -63,9 +82,10 @@ impl QueueStore for MemoryQueues {
         user: Uuid,
         now_ms: i64,
         key: f64,
-        _keep_until_ms: i64,
+        keep_until_ms: i64,
     ) -> anyhow::Result<Entry> {
         Ok(self.with(event, |q| {
+            q.keep_until(keep_until_ms);
             if let Some(entry) = q.entry(user) {
                 return entry;
             }
@@ -107,6 +127,8 @@ impl QueueStore for MemoryQueues {
             if now_ms < on_sale_ms {
                 return step;
             }
+            // As the Redis script does: kept a day past the last step.
+            q.keep_until(now_ms + 24 * 3600 * 1000);
             if !q.frozen {
                 let mut pre = std::mem::take(&mut q.pre);
                 pre.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -141,5 +163,26 @@ impl QueueStore for MemoryQueues {
 
     async fn sell_out(&self, event: Uuid) -> anyhow::Result<bool> {
         Ok(self.with(event, |q| !std::mem::replace(&mut q.sold_out, true)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_queue_past_its_keep_until_time_is_forgotten() {
+        let queues = MemoryQueues::default();
+        let (kept, done) = (Uuid::new_v4(), Uuid::new_v4());
+        let user = Uuid::new_v4();
+        let now = crate::db::now().timestamp_millis();
+        queues
+            .join(kept, user, now, 0.5, now + 60_000)
+            .await
+            .unwrap();
+        queues.join(done, user, now, 0.5, now - 1).await.unwrap();
+        assert!(queues.entry(kept, user).await.unwrap().is_some());
+        assert_eq!(queues.len(), 1, "the queue past its time is still held");
+        assert!(queues.entry(done, user).await.unwrap().is_none());
     }
 }
