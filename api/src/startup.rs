@@ -9,10 +9,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{
-        AuthService,
-        sockets::{LiveSockets, PerOperation},
-    },
+    auth::{AuthService, sockets::LiveSockets},
     config::{Config, JwtSecretSource, ProcessorKind},
     db,
     events::{EventService, loader::EventLoader},
@@ -28,8 +25,9 @@ use crate::{
     },
     queue::QueueService,
     schema::{
-        self, ErrorCodes,
+        self,
         documents::{DocumentLimits, Documents},
+        gateway::Gateway,
         persisted::PersistedQueries,
     },
     state::{AppState, SharedState, Shutdown},
@@ -102,20 +100,17 @@ impl Application {
         // Shared by the replicas when the lock store is (Redis); in-process otherwise.
         let persisted =
             PersistedQueries::new(config.redis.url.is_some().then(|| stores.locks.clone()));
+        let documents = Documents::new(DocumentLimits {
+            max_bytes: config.limits.max_query_bytes,
+            max_selections: config.limits.max_query_selections,
+            max_root_fields: config.limits.max_root_fields,
+            max_representations: config.limits.max_entity_representations,
+        });
+        // No extension: the gateway does around the schema what they would, and with one
+        // async-graphql would run every field through it (`schema::gateway`).
         let schema = schema::builder()
             .limit_depth(config.limits.max_query_depth)
             .limit_complexity(config.limits.max_query_complexity)
-            .extension(ErrorCodes(metrics.clone()))
-            .extension(PerOperation)
-            .extension(subscriptions::SocketOperations)
-            .extension(persisted.clone())
-            // Last: it stands in for the parser.
-            .extension(Documents::new(DocumentLimits {
-                max_bytes: config.limits.max_query_bytes,
-                max_selections: config.limits.max_query_selections,
-                max_root_fields: config.limits.max_root_fields,
-                max_representations: config.limits.max_entity_representations,
-            }))
             .data(auth.clone())
             .data(events.clone())
             .data(subscriptions::Renders::default())
@@ -137,6 +132,7 @@ impl Application {
                 tokio::spawn,
             ))
             .finish();
+        let schema = Gateway::new(schema, documents, persisted.clone(), metrics.clone());
 
         let addr = SocketAddr::new(config.server.host, config.server.port);
         let listener = TcpListener::bind(addr)

@@ -14,7 +14,7 @@ use crate::{
     outbox::Events,
     payments::PaymentService,
     queue::QueueService,
-    schema::{AppSchema, persisted::PersistedQueries},
+    schema::{gateway::Gateway, persisted::PersistedQueries},
     store::Stores,
 };
 
@@ -41,7 +41,8 @@ pub struct SharedState {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
     pub stores: Stores,
-    pub schema: AppSchema,
+    /// The schema, and the one way into it.
+    pub schema: Gateway,
     /// The persisted queries' store, for `GET` (which must see the text before it runs it).
     pub persisted: PersistedQueries,
     pub auth: AuthService,

@@ -6,16 +6,14 @@ use std::{
     collections::VecDeque,
     hash::{Hash, Hasher},
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicUsize, Ordering},
     },
 };
 
 use async_graphql::{
     Context, ContextSelectionSet, OutputType, Positioned, ServerResult, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
-    parser::types::Field,
-    registry::Registry,
+    parser::types::Field, registry::Registry,
 };
 use futures_util::{Stream, StreamExt, future};
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
@@ -29,8 +27,8 @@ use crate::{
     outbox::{EventPayload, Events},
 };
 
-/// One WebSocket connection's places for operations (`WS_MAX_SUBSCRIPTIONS`), taken by
-/// `SocketOperations`.
+/// One WebSocket connection's places for operations (`WS_MAX_SUBSCRIPTIONS`), taken by the
+/// gateway for each operation on it.
 #[derive(Clone)]
 pub struct SubscriptionSlots {
     used: Arc<AtomicUsize>,
@@ -45,7 +43,7 @@ impl SubscriptionSlots {
         }
     }
 
-    fn take(&self) -> Result<Slot, ApiError> {
+    pub fn take(&self) -> Result<Slot, ApiError> {
         self.used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < self.limit).then_some(n + 1)
@@ -61,48 +59,11 @@ impl SubscriptionSlots {
     }
 }
 
-/// Holds each WebSocket to `WS_MAX_SUBSCRIPTIONS` operations at once: every operation on it
-/// (subscription, query or mutation) takes a place when it is prepared and gives it back when it
-/// ends, so a socket cannot keep thousands of streams, or of operations in flight, for one client.
-/// HTTP requests carry no places and are held per request.
-pub struct SocketOperations;
-
-impl ExtensionFactory for SocketOperations {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationSlot::default())
-    }
-}
-
-/// One operation's place, held by its extension instance, which lives as long as the operation
-/// (a subscription's for as long as its stream).
-#[derive(Default)]
-struct OperationSlot(Mutex<Option<Slot>>);
-
-#[async_trait::async_trait]
-impl Extension for OperationSlot {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: async_graphql::Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<async_graphql::Request> {
-        if let Some(slots) = ctx.data_opt::<SubscriptionSlots>() {
-            let slot = slots.take().map_err(|err| {
-                let err = async_graphql::Error::from(err);
-                let mut refused = async_graphql::ServerError::new(err.message, None);
-                refused.extensions = err.extensions;
-                refused
-            })?;
-            if let Ok(mut held) = self.0.lock() {
-                *held = Some(slot);
-            }
-        }
-        next.run(ctx, request).await
-    }
-}
-
-/// A subscription's place on its connection, given back when the subscription ends.
-struct Slot(Arc<AtomicUsize>);
+/// An operation's place on its WebSocket, given back when the operation (a subscription's stream)
+/// ends. Every operation on a socket (subscription, query or mutation) takes one when the gateway
+/// prepares it, so a socket cannot keep thousands of streams, or of operations in flight, for one
+/// client; HTTP requests carry no places and are held per request.
+pub struct Slot(Arc<AtomicUsize>);
 
 impl Drop for Slot {
     fn drop(&mut self) {

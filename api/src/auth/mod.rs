@@ -41,7 +41,7 @@ pub struct Viewer {
 
 /// The credential an operation carried, checked at most once per operation, and only when a
 /// resolver asks who the viewer is (anonymous reads cost no session lookup). A WebSocket's
-/// operations each get their own (`sockets::PerOperation`), so a socket's session is checked
+/// operations each get their own (`sockets::SocketToken::credential_for`), so a socket's session is checked
 /// again for every query, mutation and subscription it runs.
 #[derive(Clone, Default)]
 pub struct Credential {

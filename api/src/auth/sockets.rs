@@ -1,5 +1,5 @@
 //! Sessions on open WebSockets. A socket's session is not trusted for the socket's life: every
-//! operation on it checks the session again (`PerOperation`), and the socket is closed (4403)
+//! operation on it checks the session again (`SocketToken::credential_for`), and the socket is closed (4403)
 //! when the session is revoked on any replica (the `SessionsRevoked` event, which every replica
 //! hears on the bus) or its token expires.
 //!
@@ -15,10 +15,7 @@ use std::{
     },
 };
 
-use async_graphql::{
-    Request, ServerError,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
-};
+use async_graphql::Request;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -31,30 +28,12 @@ use crate::{ids::SessionId, outbox::EventPayload, store::EventBus};
 #[derive(Clone)]
 pub struct SocketToken(pub Option<String>);
 
-/// Gives each operation on a WebSocket a credential of its own, checked when a resolver asks (the
-/// session cache makes that one Redis read), instead of one checked at `connection_init` for the
-/// socket's life.
-pub struct PerOperation;
-
-impl ExtensionFactory for PerOperation {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PerOperation)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for PerOperation {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> Result<Request, ServerError> {
-        let request = match ctx.data_opt::<SocketToken>() {
-            Some(SocketToken(token)) => request.data(Credential::new(token.clone())),
-            None => request,
-        };
-        next.run(ctx, request).await
+impl SocketToken {
+    /// Gives an operation on the socket a credential of its own, checked when a resolver asks
+    /// (the session cache makes that one Redis read), instead of one checked at
+    /// `connection_init` for the socket's life. The gateway calls this for every operation.
+    pub fn credential_for(&self, request: Request) -> Request {
+        request.data(Credential::new(self.0.clone()))
     }
 }
 

@@ -83,7 +83,7 @@ pub(super) async fn stream(state: AppState, headers: &HeaderMap, request: Reques
     };
     let results = state
         .schema
-        .execute_stream(request)
+        .execute_stream(request, None)
         .take_until(until)
         .map(|response| {
             Ok::<_, Infallible>(

@@ -4,7 +4,7 @@
 //! async-graphql's own checks (recursion depth, directives, then depth and complexity during
 //! validation) walk a fragment again every time it is spread, so a document of 24 fragments that
 //! each spread the next twice (under 1 KB) made them walk 2^24 selections: seconds of one core.
-//! Here the document is parsed and measured by this extension instead, each fragment measured
+//! Here the document is parsed and measured by the gateway instead (`Documents::parse`), each fragment measured
 //! once (memoised), in time linear in the text, which is itself held to `MAX_QUERY_BYTES` before
 //! it is parsed. A document whose selections, once its fragments are expanded, exceed
 //! `MAX_QUERY_SELECTIONS` is refused; one that passes is at most that big to every later walk.
@@ -16,14 +16,10 @@
 //! - the cache keeps only documents that also passed validation, and holds at most
 //!   `CACHE_ENTRIES` of at most `CACHE_QUERY_BYTES` each.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Request, ServerError, ServerResult, ValidationResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation},
+    Request, ServerError, ServerResult, Variables,
     parser::{
         self,
         types::{
@@ -55,8 +51,8 @@ pub const RECURSION_LIMIT: usize = 32;
 const CACHE_ENTRIES: usize = 512;
 const CACHE_QUERY_BYTES: usize = 8 * 1024;
 
-/// The extension: registered last, it stands in for async-graphql's parser. Parsed documents are
-/// remembered by their text, since clients send the same few queries over and over and parsing
+/// The parser the gateway runs in async-graphql's place. Parsed documents are remembered by their
+/// text, since clients send the same few queries over and over and parsing
 /// was the largest part of a cheap query's CPU in the browse profile. A full cache is emptied and
 /// refilled, so junk queries cannot keep the common ones out for long.
 #[derive(Clone)]
@@ -82,31 +78,19 @@ impl Documents {
     }
 }
 
-impl ExtensionFactory for Documents {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentCheck {
-            documents: self.clone(),
-            parsed: Mutex::new(None),
-        })
-    }
-}
+/// A document that parsed and passed the limits, to be kept once it has passed validation too.
+pub struct ToKeep(Arc<str>, Arc<ExecutableDocument>);
 
-/// One request's view: the document it parsed, kept until validation says whether to cache it.
-struct DocumentCheck {
-    documents: Documents,
-    parsed: Mutex<Option<(Arc<str>, Arc<ExecutableDocument>)>>,
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentCheck {
-    async fn parse_query(
+impl Documents {
+    /// Parses `query` (or finds it among the documents kept) and holds it to the limits: the
+    /// parser async-graphql runs is this one (the gateway hands it the document), and its own
+    /// walks then see at most `MAX_QUERY_SELECTIONS` selections.
+    pub fn parse(
         &self,
-        _ctx: &ExtensionContext<'_>,
         query: &str,
         variables: &Variables,
-        _next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let limits = self.documents.limits;
+    ) -> ServerResult<(ExecutableDocument, Option<ToKeep>)> {
+        let limits = self.limits;
         if query.len() > limits.max_bytes {
             return Err(ServerError::new(
                 format!(
@@ -118,33 +102,26 @@ impl Extension for DocumentCheck {
                 None,
             ));
         }
-        if let Some(document) = self.documents.cached(query) {
+        if let Some(document) = self.cached(query) {
             check_representations(&document, variables, limits)?;
-            return Ok(ExecutableDocument::clone(&document));
+            return Ok((ExecutableDocument::clone(&document), None));
         }
         let document = parser::parse_query(query)?;
         check(&document, limits)?;
         check_representations(&document, variables, limits)?;
-        if query.len() <= CACHE_QUERY_BYTES
-            && let Ok(mut parsed) = self.parsed.lock()
-        {
-            *parsed = Some((Arc::from(query), Arc::new(document.clone())));
-        }
-        Ok(document)
+        let keep = (query.len() <= CACHE_QUERY_BYTES)
+            .then(|| ToKeep(Arc::from(query), Arc::new(document.clone())));
+        Ok((document, keep))
     }
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await;
-        if result.is_ok()
-            && let Some((query, document)) = self.parsed.lock().ok().and_then(|mut p| p.take())
-        {
-            self.documents.keep(query, document);
-        }
-        result
+    /// Keeps a document that has passed validation.
+    pub fn keep_valid(&self, valid: ToKeep) {
+        self.keep(valid.0, valid.1);
+    }
+
+    #[cfg(test)]
+    pub fn kept(&self) -> usize {
+        self.cache.len()
     }
 }
 
@@ -409,40 +386,6 @@ mod tests {
                  d: __typename e: __typename f: __typename }";
         let err = measure(q).unwrap_err();
         assert!(err.message.contains("12 (at most 10)"), "{}", err.message);
-    }
-
-    struct Root;
-
-    #[async_graphql::Object]
-    impl Root {
-        async fn a(&self) -> i32 {
-            1
-        }
-    }
-
-    /// The cache keeps what passed validation only: junk that parses but does not validate
-    /// cannot push the common documents out.
-    #[tokio::test]
-    async fn only_valid_documents_are_cached() {
-        let documents = Documents::new(LIMITS);
-        let schema = async_graphql::Schema::build(
-            Root,
-            async_graphql::EmptyMutation,
-            async_graphql::EmptySubscription,
-        )
-        .extension(documents.clone())
-        .finish();
-        let cached = || documents.cache.len();
-        for n in 0..5 {
-            let response = schema.execute(format!("{{ nope{n} }}")).await;
-            assert!(response.is_err());
-        }
-        assert_eq!(cached(), 0, "documents that failed validation were kept");
-        let response = schema.execute("{ a }").await;
-        assert!(response.is_ok(), "{:?}", response.errors);
-        assert_eq!(cached(), 1);
-        let again = schema.execute("{ a }").await;
-        assert_eq!(again.data, response.data);
     }
 
     #[test]

@@ -2,15 +2,12 @@
 //! `Subscription`, with the limits that protect the server (`documents`).
 
 pub mod documents;
+pub mod gateway;
 pub mod persisted;
 
 use async_graphql::{
     MergedObject, MergedSubscription, Response, Schema, SchemaBuilder, ServerError, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
-    futures_util::stream::BoxStream,
 };
-use futures_util::StreamExt;
-use std::sync::Arc;
 
 use crate::{
     auth::resolvers::{AuthMutation, AuthQuery, AuthSubscription},
@@ -70,30 +67,17 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-/// Gives every error a code from API.md. Errors raised by our resolvers carry one already; those
-/// without come from async-graphql itself (parse, validation, input coercion, limits), which are
-/// all the client's input, so they become `BAD_USER_INPUT`.
-pub struct ErrorCodes(pub Metrics);
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension(self.0.clone()))
-    }
-}
-
-struct ErrorCodesExtension(Metrics);
-
-impl ErrorCodesExtension {
-    fn fix(&self, mut response: Response) -> Response {
-        for error in &mut response.errors {
-            coded(error);
-            if let Some(Value::String(code)) = error.extensions.as_ref().and_then(|e| e.get("code"))
-            {
-                self.0.graphql_error(code);
-            }
+/// Gives every error of a response a code from API.md, and counts them. Errors raised by our
+/// resolvers carry one already; those without come from async-graphql itself (parse, validation,
+/// input coercion, limits), which are all the client's input, so they become `BAD_USER_INPUT`.
+pub fn with_codes(metrics: &Metrics, mut response: Response) -> Response {
+    for error in &mut response.errors {
+        coded(error);
+        if let Some(Value::String(code)) = error.extensions.as_ref().and_then(|e| e.get("code")) {
+            metrics.graphql_error(code);
         }
-        response
     }
+    response
 }
 
 fn coded(error: &mut ServerError) {
@@ -129,23 +113,4 @@ fn blamed_field(message: &str) -> Option<FieldError> {
     let (path, _) = rest.split_once('"')?;
     let field = path.rsplit('.').next().unwrap_or(path);
     Some(FieldError::new(field, message))
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        self.fix(next.run(ctx).await)
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let this = ErrorCodesExtension(self.0.clone());
-        next.run(ctx, stream)
-            .map(move |response| this.fix(response))
-            .boxed()
-    }
 }

@@ -10,17 +10,9 @@
 //! parser, limits and validation as any other (`documents`), so a persisted query is never a way
 //! around them.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
-use async_graphql::{
-    Request, ServerError, ServerResult, ValidationResult,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
-    },
-};
+use async_graphql::{Request, ServerError, ServerResult};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -38,7 +30,7 @@ struct PersistedQuery {
     sha256_hash: String,
 }
 
-/// The persisted queries' store and the extension that reads and fills it.
+/// The persisted queries' store.
 #[derive(Clone)]
 pub struct PersistedQueries {
     local: Bounded<String, Arc<str>>,
@@ -86,7 +78,7 @@ impl PersistedQueries {
 
     /// Fills in the text of a request that names a persisted query by hash alone (for `GET`, which
     /// must know whether the text is a query before it runs anything). Leaves other requests as
-    /// they are; the extension refuses bad ones.
+    /// they are; `prepare` refuses bad ones.
     pub async fn fill_in(&self, request: &mut Request) {
         if !request.query.is_empty() {
             return;
@@ -120,31 +112,13 @@ fn refused(err: ApiError) -> ServerError {
     refused
 }
 
-impl ExtensionFactory for PersistedQueries {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Lookup {
-            store: self.clone(),
-            to_remember: Mutex::new(None),
-        })
-    }
-}
-
-/// One request's view: the text to remember once validation passes.
-struct Lookup {
-    store: PersistedQueries,
-    to_remember: Mutex<Option<(String, Arc<str>)>>,
-}
-
-#[async_trait::async_trait]
-impl Extension for Lookup {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
+impl PersistedQueries {
+    /// A request's `persistedQuery`: an unknown hash alone, a bad one, or a hash that is not its
+    /// text's is refused; a hash alone that is known gets its text. A text sent with its hash is
+    /// to be remembered once it has run ([`ToRemember`]).
+    pub async fn prepare(&self, request: &mut Request) -> ServerResult<Option<ToRemember>> {
         let Some(value) = request.extensions.remove("persistedQuery") else {
-            return next.run(ctx, request).await;
+            return Ok(None);
         };
         let bad = |message: &str| refused(ApiError::field("persistedQuery", message));
         let persisted: PersistedQuery =
@@ -158,7 +132,7 @@ impl Extension for Lookup {
         }
         let hash = persisted.sha256_hash.to_ascii_lowercase();
         if request.query.is_empty() {
-            match self.store.text(&hash).await {
+            match self.text(&hash).await {
                 Some(text) => request.query = text.to_string(),
                 None => return Err(refused(ApiError::PersistedQueryNotFound)),
             }
@@ -166,23 +140,23 @@ impl Extension for Lookup {
             if hex::encode(Sha256::digest(request.query.as_bytes())) != hash {
                 return Err(bad("sha256Hash is not the SHA-256 of the query"));
             }
-            if let Ok(mut slot) = self.to_remember.lock() {
-                *slot = Some((hash, Arc::from(request.query.as_str())));
-            }
+            return Ok(Some(ToRemember {
+                hash,
+                text: Arc::from(request.query.as_str()),
+            }));
         }
-        next.run(ctx, request).await
+        Ok(None)
     }
+}
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
-        let remember = self.to_remember.lock().ok().and_then(|mut s| s.take());
-        if let Some((hash, text)) = remember {
-            self.store.remember(hash, text).await;
-        }
-        Ok(result)
+/// A text sent with its hash, remembered once its document has passed validation.
+pub struct ToRemember {
+    hash: String,
+    text: Arc<str>,
+}
+
+impl ToRemember {
+    pub async fn remember(self, store: &PersistedQueries) {
+        store.remember(self.hash, self.text).await;
     }
 }
