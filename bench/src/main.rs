@@ -23,6 +23,7 @@ mod profile;
 mod queue;
 mod report;
 mod rush;
+mod scale;
 mod server;
 mod setup;
 mod soak;
@@ -43,12 +44,14 @@ use report::{
 use server::{Backend, Env, Settings};
 use testkit::{Client, Services};
 
-const SCENARIOS: [&str; 11] = [
-    "idle", "rush", "hot", "browse", "fanout", "expiry", "search", "event", "waitlist", "queue",
-    "limits",
+const SCENARIOS: [&str; 12] = [
+    "idle", "rush", "hot", "browse", "fanout", "expiry", "search", "event", "scale", "waitlist",
+    "queue", "limits",
 ];
 /// The events scenarios, whose section of the report `--merge-into` puts into another's.
-const EVENT_SCENARIOS: [&str; 3] = ["search", "event", "waitlist"];
+const EVENT_SCENARIOS: [&str; 4] = ["search", "event", "scale", "waitlist"];
+/// The scenarios run on the seeded catalogue, at each of its sizes.
+const CATALOGUE_SCENARIOS: [&str; 3] = ["search", "event", "scale"];
 
 const HELP: &str = "bench: the ticket server's benchmark suite
 
@@ -58,10 +61,12 @@ usage: bench [options]             the scenarios; results.md, results.json, plot
 
   --quick              small sizes, for a smoke run (a minute or two)
   --only LIST          comma-separated scenarios: idle,rush,hot,browse,fanout,expiry,
-                       search,event,waitlist,queue,limits (default: all)
+                       search,event,scale,waitlist,queue,limits (default: all); scale is
+                       ticket(id), a page of tickets and a rush at each catalogue size
   --expiry-orders N    orders expiring in the expiry scenario (default: 10000, --quick 1000)
-  --events LIST        catalogue sizes of search and event, in events, smallest first, each
-                       seeded on top of the last (default: 10000,100000; --quick 1000,10000)
+  --events LIST        catalogue sizes of search, event and scale, in events, smallest first,
+                       each seeded on top of the last (default: 1000,10000,100000; --quick
+                       1000,10000)
   --event-tickets LIST tickets at each of those sizes (default: ten per event)
   --embedded-events N  the largest of those sizes SQLite is measured at (default: all of them)
   --watchers N         waitlist watchers of the event (default: 50, --quick 20)
@@ -129,6 +134,8 @@ struct Opts {
 #[derive(Clone, Debug)]
 struct Sizes {
     rush_tickets: usize,
+    /// The scale scenario's rush at each catalogue size.
+    scale_rush_tickets: usize,
     rush_buyers: usize,
     rush_cap: Duration,
     hot_buyers: usize,
@@ -167,6 +174,7 @@ impl Sizes {
         if quick {
             Self {
                 rush_tickets: 1000,
+                scale_rush_tickets: 1000,
                 rush_buyers: 64,
                 rush_cap: Duration::from_secs(60),
                 hot_buyers: 200,
@@ -200,6 +208,7 @@ impl Sizes {
         } else {
             Self {
                 rush_tickets: 10_000,
+                scale_rush_tickets: 5_000,
                 rush_buyers: 256,
                 rush_cap: Duration::from_secs(120),
                 hot_buyers: 1000,
@@ -214,7 +223,7 @@ impl Sizes {
                 expiry_orders: 10_000,
                 expiry_buyers: 20,
                 expiry_grace: Duration::from_secs(30),
-                catalogue: vec![(10_000, 100_000), (100_000, 1_000_000)],
+                catalogue: vec![(1_000, 10_000), (10_000, 100_000), (100_000, 1_000_000)],
                 waitlist_watchers: 50,
                 waitlist_expire: 20,
                 waitlist_cancel: 20,
@@ -525,7 +534,7 @@ async fn main() -> anyhow::Result<()> {
         results.backends.push(br);
 
         let mut eb = EventsBackend::new(backend);
-        if (has("search") || has("event"))
+        if CATALOGUE_SCENARIOS.iter().any(|s| has(s))
             && let Err(e) =
                 catalogue_server(&env, &opts, &sizes, backend, &mut eb, &mut samples).await
         {
@@ -562,7 +571,7 @@ async fn main() -> anyhow::Result<()> {
     results.errors.extend(queue_errors.iter().cloned());
 
     // The events scenarios' loads are measured against pgbench -S, as browse is.
-    let catalogue_ran = has("search") || has("event");
+    let catalogue_ran = CATALOGUE_SCENARIOS.iter().any(|s| has(s));
     if (has("limits") || catalogue_ran) && opts.backends.contains(&Backend::Pg) {
         if limits::pgbench_bin().is_none() {
             results
@@ -1328,9 +1337,10 @@ async fn catalogue_server(
     let has = |s: &str| opts.only.contains(s);
     let store = env.deployment(backend, "catalogue").await?;
     let logf = env.work.join(format!("catalogue-{}.log", backend.key()));
+    // The scale scenario's rush buyers hold up to a few dozen orders each.
     let settings = Settings {
         order_ttl_seconds: 900,
-        max_live_orders: 5,
+        max_live_orders: 1000,
     };
     let (server, _) = server::start(env, &store, &settings, &logf).await?;
     let pid = server.pid;
@@ -1355,6 +1365,16 @@ async fn catalogue_server(
             t.elapsed().as_secs_f64(),
         ));
         let db = store.connect().await?;
+        let buyers = if has("scale") {
+            let hash = server::text(
+                &db,
+                "SELECT password_hash FROM users WHERE email = 'seller-0@bench.example.com'",
+            )
+            .await?;
+            queue::seed_buyers(&db, sizes.rush_buyers, &hash).await?
+        } else {
+            Vec::new()
+        };
         let mut cat = catalogue::Catalogue::new(users[0], users.clone());
         let max = match backend {
             Backend::Embedded => opts.embedded_events.unwrap_or(usize::MAX),
@@ -1425,8 +1445,15 @@ async fn catalogue_server(
                     run.event = Some(l.result);
                 }
             }
+            let sample = if has("scale") {
+                scale_at_size(&api, &db, sizes, backend, pid, &buyers, &mut run, samples).await?
+            } else {
+                Vec::new()
+            };
             run.rss_kib = testkit::rss_kib(pid).unwrap_or(0);
-            match plans::capture(&store.database_url, db.get_database_backend(), &cat).await {
+            match plans::capture(&store.database_url, db.get_database_backend(), &cat, &sample)
+                .await
+            {
                 Ok((p, choice)) => {
                     run.plans = p;
                     run.search_plan = choice;
@@ -1449,6 +1476,92 @@ async fn catalogue_server(
     server::stop(server).await;
     store.remove().await?;
     r
+}
+
+/// The scale scenario at one catalogue size: `ticket(id)` and a page of tickets anywhere in the
+/// catalogue at `browse_conns` connections, then a rush of the seeded `buyers` on random tickets
+/// they may buy. Returns the sampled ticket ids, whose plans are taken.
+#[allow(clippy::too_many_arguments)]
+async fn scale_at_size(
+    api: &Client,
+    db: &sea_orm::DatabaseConnection,
+    sizes: &Sizes,
+    backend: Backend,
+    pid: u32,
+    buyers: &[String],
+    run: &mut CatalogueRun,
+    samples: &mut Samples,
+) -> anyhow::Result<Vec<uuid::Uuid>> {
+    let (events, tickets) = (run.events, run.tickets);
+    let sample = scale::sample_tickets(db, 20_000).await?;
+    scale::check_cursor(api).await?;
+    let series = format!("{}, {events} events", backend.label());
+    for (key, next) in [
+        ("ticket", scale::ticket_mix(&sample)),
+        ("page", scale::page_mix(&sample)),
+    ] {
+        log(format!(
+            "{}: scale: {key} at {tickets} tickets, {} connections",
+            backend.label(),
+            sizes.browse_conns
+        ));
+        let before = fresh::cache_counts(api).await;
+        let mut l = browse::run_mix(
+            api,
+            &[],
+            next,
+            sizes.browse_conns,
+            sizes.browse_warmup,
+            sizes.browse_secs,
+            Some(pid),
+        )
+        .await;
+        l.result.cache = Some(browse::CacheUse::between(
+            before,
+            fresh::cache_counts(api).await,
+        ));
+        log(format!(
+            "{}: scale: {key} at {tickets} tickets: {:.0} QPS, p50 {:.1} ms, p99 {:.1} ms, {} errors",
+            backend.label(),
+            l.result.qps,
+            l.result.latency.p50,
+            l.result.latency.p99,
+            l.result.errors,
+        ));
+        push_series(samples, key, series.clone(), l.ms);
+        if key == "ticket" {
+            run.ticket = Some(l.result);
+        } else {
+            run.page = Some(l.result);
+        }
+    }
+    let ids: Vec<String> = scale::rush_tickets(db, sizes.scale_rush_tickets as u64)
+        .await?
+        .iter()
+        .map(uuid::Uuid::to_string)
+        .collect();
+    log(format!(
+        "{}: scale: rush of {} buyers on {} of the {tickets} tickets",
+        backend.label(),
+        buyers.len(),
+        ids.len()
+    ));
+    let before = rush::statement_counts(&api.metrics().await.unwrap_or_default());
+    let rushed = rush::run(api, buyers, &ids, sizes.rush_cap).await;
+    let after = rush::statement_counts(&api.metrics().await.unwrap_or_default());
+    let mut r = rushed.result;
+    r.statements_per_attempt = rush::per_attempt(&before, &after, r.reservations + r.conflicts);
+    rush::check_db(db, &mut r).await?;
+    log(format!(
+        "{}: scale: rush at {tickets} tickets: {:.0} reservations/s, p99 {:.1} ms, oversells {}",
+        backend.label(),
+        r.rate,
+        r.latency_all.p99,
+        r.oversells
+    ));
+    push_series(samples, "scale-rush", series, rushed.ok_ms);
+    run.rush = Some(r);
+    Ok(sample)
 }
 
 /// The live waiting list on a server with a short `ORDER_TTL_SECONDS`.

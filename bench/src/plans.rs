@@ -114,6 +114,20 @@ fn tickets_statement(backend: DbBackend, id: Uuid) -> Statement {
         .build(backend)
 }
 
+/// `ticket(id)`, as `tickets::service::get_model` reads it.
+fn ticket_statement(backend: DbBackend, id: Uuid) -> Statement {
+    ticket::Entity::find_by_id(id).limit(1).build(backend)
+}
+
+/// `tickets(first: 20, after:)` a ticket's cursor, as `TicketService::list` builds it.
+fn page_statement(backend: DbBackend, after: Uuid) -> Statement {
+    ticket::Entity::find()
+        .order_by_desc(ticket::Column::Id)
+        .filter(ticket::Column::Id.lt(after))
+        .limit(21)
+        .build(backend)
+}
+
 /// One statement to explain: what it is for, its class in the search mix (searches only), and
 /// for a search the same without its limit, to count the matches.
 struct Probe {
@@ -147,11 +161,14 @@ const RARE_EXPLAINED: usize = 5;
 
 /// The plans of every hot query at the catalogue's current size: on PostgreSQL every search of
 /// the mix (but the first few rare words), on SQLite the first of each class (their plans have
-/// one shape), and the event page's two statements for the biggest event and a median one.
+/// one shape), the event page's two statements for the biggest event and a median one, and
+/// with a `sample` of ticket ids (the scale scenario's) `ticket(id)` and a page after a cursor
+/// for its first three.
 pub async fn capture(
     database_url: &str,
     backend: DbBackend,
     cat: &Catalogue,
+    sample: &[Uuid],
 ) -> anyhow::Result<(Vec<Plan>, Option<PlanChoice>)> {
     let mut opts = ConnectOptions::new(database_url);
     opts.max_connections(1).sqlx_logging(false);
@@ -211,6 +228,26 @@ pub async fn capture(
                 probe(
                     format!("`tickets(first: 20, orderBy: PRICE_ASC, status: AVAILABLE)`, {what}"),
                     tickets_statement(backend, *id),
+                )
+            })
+            .collect(),
+        sample
+            .iter()
+            .take(3)
+            .map(|id| {
+                probe(
+                    format!("`ticket(id)`, a random ticket ({id})"),
+                    ticket_statement(backend, *id),
+                )
+            })
+            .collect(),
+        sample
+            .iter()
+            .take(3)
+            .map(|id| {
+                probe(
+                    format!("`tickets(first: 20, after:)` a random ticket's cursor ({id})"),
+                    page_statement(backend, *id),
                 )
             })
             .collect(),

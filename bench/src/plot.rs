@@ -4,12 +4,16 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-const COLORS: [RGBColor; 6] = [
+const COLORS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
     RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
 ];
 
@@ -108,6 +112,28 @@ pub fn lines(
     y_label: &str,
     series: &[(String, Vec<(f64, f64)>)],
 ) -> anyhow::Result<()> {
+    lines_on(path, title, x_label, y_label, series, false)
+}
+
+/// Lines of (x, y) points on a logarithmic x axis (x > 0).
+pub fn lines_log_x(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> anyhow::Result<()> {
+    lines_on(path, title, x_label, y_label, series, true)
+}
+
+fn lines_on(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    log_x: bool,
+) -> anyhow::Result<()> {
     let series: Vec<&(String, Vec<(f64, f64)>)> =
         series.iter().filter(|(_, v)| !v.is_empty()).collect();
     if series.is_empty() {
@@ -124,17 +150,50 @@ pub fn lines(
         * 1.1;
     let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut builder = ChartBuilder::on(&root);
+    builder
         .caption(title, ("sans-serif", 22))
         .margin(15)
         .x_label_area_size(45)
-        .y_label_area_size(65)
-        .build_cartesian_2d(0f64..x_hi, 0f64..y_hi)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .draw()?;
+        .y_label_area_size(65);
+    if log_x {
+        let x_lo = series
+            .iter()
+            .flat_map(|(_, v)| v.iter().map(|p| p.0))
+            .fold(f64::INFINITY, f64::min)
+            .max(f64::MIN_POSITIVE);
+        let mut chart =
+            builder.build_cartesian_2d((x_lo / 1.5..x_hi * 1.5).log_scale(), 0f64..y_hi)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()?;
+        draw_lines(&mut chart, &series)?;
+    } else {
+        let mut chart = builder.build_cartesian_2d(0f64..x_hi, 0f64..y_hi)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()?;
+        draw_lines(&mut chart, &series)?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+fn draw_lines<'a, X>(
+    chart: &mut ChartContext<
+        'a,
+        SVGBackend<'a>,
+        Cartesian2d<X, plotters::coord::types::RangedCoordf64>,
+    >,
+    series: &[&(String, Vec<(f64, f64)>)],
+) -> anyhow::Result<()>
+where
+    X: Ranged<ValueType = f64>,
+{
     for (i, (label, v)) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         chart
@@ -150,6 +209,5 @@ pub fn lines(
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()?;
-    root.present()?;
     Ok(())
 }

@@ -186,6 +186,11 @@ pub struct CatalogueRun {
     pub growth: Growth,
     pub search: Option<LoadResult>,
     pub event: Option<LoadResult>,
+    /// The scale scenario: `ticket(id)` of random tickets, a page of tickets after a random
+    /// cursor, and a rush.
+    pub ticket: Option<LoadResult>,
+    pub page: Option<LoadResult>,
+    pub rush: Option<crate::rush::RushResult>,
     pub plans: Vec<Plan>,
     /// PostgreSQL: which plan the search statement gets on the server's connections.
     pub search_plan: Option<PlanChoice>,
@@ -1077,7 +1082,15 @@ impl EventsResults {
                 (|c: &CatalogueRun| c.search.clone()) as fn(&CatalogueRun) -> Option<LoadResult>,
             ),
             ("event", |c: &CatalogueRun| c.event.clone()),
+            ("ticket(id)", |c: &CatalogueRun| c.ticket.clone()),
+            ("tickets page", |c: &CatalogueRun| c.page.clone()),
         ] {
+            let any = |b: Option<&EventsBackend>| {
+                b.is_some_and(|b| b.catalogue.iter().any(|c| get(c).is_some()))
+            };
+            if !any(pg) && !any(em) {
+                continue;
+            }
             for &(events, tickets) in &sizes {
                 let at = |b: &EventsBackend| {
                     b.catalogue
@@ -1109,10 +1122,25 @@ impl EventsResults {
                 };
                 let _ = writeln!(
                     s,
-                    "| {name} | {size} | vs pgbench -S | | {} | {} | |",
+                    "| {name} | {size} | vs pgbench -S | ≥ 40 % | {} | {} | |",
                     cell(pg, &ratio),
                     cell(em, &ratio)
                 );
+                let hits = |b: &EventsBackend| {
+                    let c = at(b)?.cache?;
+                    Some(format!("{} %", f1(100.0 * c.hit_ratio())))
+                };
+                if [pg, em]
+                    .iter()
+                    .any(|b| b.is_some_and(|b| hits(b).is_some()))
+                {
+                    let _ = writeln!(
+                        s,
+                        "| {name} | {size} | response cache hits | | {} | {} | |",
+                        cell(pg, &hits),
+                        cell(em, &hits)
+                    );
+                }
                 let cpu = |b: &EventsBackend| {
                     let c = at(b)?.cpu?;
                     Some(if b.backend == Backend::Pg {
@@ -1135,6 +1163,65 @@ impl EventsResults {
                     "| {name} | {size} | CPU per request: server + PostgreSQL | | {} | {} | |",
                     cell(pg, &cpu),
                     cell(em, &cpu)
+                );
+            }
+            let spread = |b: &EventsBackend| {
+                let qps: Vec<f64> = b
+                    .catalogue
+                    .iter()
+                    .filter_map(|c| get(c).map(|l| l.qps))
+                    .collect();
+                let (lo, hi) = qps
+                    .iter()
+                    .fold((f64::INFINITY, 0f64), |(lo, hi), &q| (lo.min(q), hi.max(q)));
+                (qps.len() > 1 && lo > 0.0).then(|| {
+                    let within = 100.0 * (hi - lo) / hi;
+                    format!(
+                        "{} % (lowest {} QPS, highest {}) {}",
+                        f1(within),
+                        n0(lo),
+                        n0(hi),
+                        mark(within <= 20.0)
+                    )
+                })
+            };
+            let _ = writeln!(
+                s,
+                "| {name} | every size | QPS spread: (highest − lowest) / highest | ≤ 20 % | {} | {} | |",
+                cell(pg, &spread),
+                cell(em, &spread)
+            );
+        }
+        for &(events, tickets) in &sizes {
+            let rush = |b: &EventsBackend| {
+                let c = b
+                    .catalogue
+                    .iter()
+                    .find(|c| c.events == events && c.tickets == tickets)?;
+                let r = c.rush.as_ref()?;
+                Some(format!(
+                    "{} reservations/s of {} tickets, p50 {} / p99 {} ms, {} oversold {}",
+                    n0(r.rate),
+                    n0(r.tickets as f64),
+                    f1(r.latency_all.p50),
+                    f1(r.latency_all.p99),
+                    r.oversells,
+                    mark(r.rate >= 1000.0 && r.oversells == 0)
+                ))
+            };
+            if [pg, em]
+                .iter()
+                .any(|b| b.is_some_and(|b| rush(b).is_some()))
+            {
+                let _ = writeln!(
+                    s,
+                    "| rush | {} | random tickets of the catalogue, {} buyers | ≥ 1,000/s, 0 | {} | {} | |",
+                    size_label(events, tickets),
+                    pg.or(em)
+                        .and_then(|b| b.catalogue.iter().find_map(|c| c.rush.as_ref()))
+                        .map_or(0, |r| r.buyers),
+                    cell(pg, &rush),
+                    cell(em, &rush)
                 );
             }
         }
@@ -1185,7 +1272,12 @@ impl EventsResults {
                     c.growth.seconds,
                     f1(c.rss_kib as f64 / 1024.0)
                 );
-                for (name, l) in [("search", &c.search), ("event", &c.event)] {
+                for (name, l) in [
+                    ("search", &c.search),
+                    ("event", &c.event),
+                    ("ticket(id)", &c.ticket),
+                    ("tickets page", &c.page),
+                ] {
                     let Some(l) = l else { continue };
                     let classes: Vec<String> = l
                         .by_class
@@ -1202,7 +1294,7 @@ impl EventsResults {
                     let _ = writeln!(
                         s,
                         "  - `{name}`: {} connections for {} s: {} requests, {} QPS, {} errors; latency p50 {} / \
-                         p90 {} / p99 {} / max {} ms; by class: {}.",
+                         p90 {} / p99 {} / max {} ms{}{}.",
                         l.connections,
                         l.seconds,
                         n0(l.requests as f64),
@@ -1212,7 +1304,42 @@ impl EventsResults {
                         f1(l.latency.p90),
                         f1(l.latency.p99),
                         f1(l.latency.max),
-                        classes.join("; ")
+                        if classes.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; by class: {}", classes.join("; "))
+                        },
+                        l.cache.map_or(String::new(), |c| format!(
+                            "; response cache {} hits, {} misses",
+                            n0(c.hits),
+                            n0(c.misses)
+                        ))
+                    );
+                }
+                if let Some(r) = &c.rush {
+                    let statements: Vec<String> = r
+                        .statements_per_attempt
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v:.2}"))
+                        .collect();
+                    let _ = writeln!(
+                        s,
+                        "  - rush: {} buyers on {} random tickets they may buy: {} reserved, {} conflicts, {} errors in \
+                         {} s{}; {} reservations/s, {} attempts/s; createOrder p50 {} / p99 {} ms; oversold {}; \
+                         statements per attempt: {}.",
+                        r.buyers,
+                        n0(r.tickets as f64),
+                        n0(r.reservations as f64),
+                        n0(r.conflicts as f64),
+                        r.errors,
+                        f1(r.elapsed_s),
+                        if r.timed_out { " (cut off)" } else { "" },
+                        n0(r.rate),
+                        n0(r.attempts_rate),
+                        f1(r.latency_all.p50),
+                        f1(r.latency_all.p99),
+                        r.oversells,
+                        statements.join(", ")
                     );
                 }
             }
@@ -1698,11 +1825,20 @@ pub fn write_event_plots(
                     as fn(&CatalogueRun) -> Option<f64>,
             ),
             ("event", |c: &CatalogueRun| c.event.as_ref().map(|l| l.qps)),
+            ("ticket(id)", |c: &CatalogueRun| {
+                c.ticket.as_ref().map(|l| l.qps)
+            }),
+            ("tickets page", |c: &CatalogueRun| {
+                c.page.as_ref().map(|l| l.qps)
+            }),
+            ("rush, reservations/s", |c: &CatalogueRun| {
+                c.rush.as_ref().map(|r| r.rate)
+            }),
         ] {
             let points: Vec<(f64, f64)> = b
                 .catalogue
                 .iter()
-                .filter_map(|c| get(c).map(|q| (c.events as f64 / 1000.0, q)))
+                .filter_map(|c| get(c).map(|q| (c.tickets as f64, q)))
                 .collect();
             if !points.is_empty() {
                 series.push((format!("{}: {name}", b.backend.label()), points));
@@ -1711,11 +1847,11 @@ pub fn write_event_plots(
     }
     if series.iter().any(|(_, p)| !p.is_empty()) {
         let file = "events-qps.svg".to_owned();
-        match crate::plot::lines(
+        match crate::plot::lines_log_x(
             &out.join(&file),
-            "search and event pages: QPS at 64 connections by catalogue size",
-            "events in the catalogue (thousands; tickets: ten times as many)",
-            "requests/s",
+            "browse reads (QPS at 64 connections) and the rush by catalogue size",
+            "tickets in the catalogue (log scale; events: a tenth as many)",
+            "per second",
             &series,
         ) {
             Ok(()) => written.push(("QPS against the catalogue's size".to_owned(), file)),
@@ -1727,6 +1863,17 @@ pub fn write_event_plots(
         (
             "event",
             "event page: event(id) with its 20 cheapest tickets, latency",
+            true,
+        ),
+        ("ticket", "ticket(id) of a random ticket, latency", true),
+        (
+            "page",
+            "tickets(first: 20, after:) a random cursor, latency",
+            true,
+        ),
+        (
+            "scale-rush",
+            "rush on random tickets of the catalogue: createOrder latency",
             true,
         ),
         (

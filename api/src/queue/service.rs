@@ -50,6 +50,17 @@ pub struct QueueService {
 /// The queues on sale (event, `onSaleAt`), as last listed.
 type OnSale = tokio::sync::watch::Receiver<Vec<(Uuid, DateTime<Utc>)>>;
 
+/// The queues on sale whose `onSaleAt` has come.
+fn due(on_sale: &OnSale) -> Vec<(Uuid, DateTime<Utc>)> {
+    let now = db::now();
+    on_sale
+        .borrow()
+        .iter()
+        .copied()
+        .filter(|(_, at)| *at <= now)
+        .collect()
+}
+
 fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
@@ -227,14 +238,7 @@ impl QueueService {
                 _ = stop.cancelled() => break,
                 _ = ticker.tick() => {}
             }
-            let now = db::now();
-            let due: Vec<_> = on_sale
-                .borrow()
-                .iter()
-                .copied()
-                .filter(|(_, at)| *at <= now)
-                .collect();
-            for (event, on_sale_at) in due {
+            for (event, on_sale_at) in due(&on_sale) {
                 if let Err(err) = self.step(event.into(), on_sale_at).await {
                     tracing::warn!(error = ?err, %event, "an admission step failed; the next one retries");
                 }
@@ -335,14 +339,7 @@ impl QueueService {
                 _ = stop.cancelled() => break,
                 _ = ticker.tick() => {}
             }
-            let now = db::now();
-            let due: Vec<_> = on_sale
-                .borrow()
-                .iter()
-                .copied()
-                .filter(|(_, at)| *at <= now)
-                .collect();
-            for (event, _) in due {
+            for (event, _) in due(&on_sale) {
                 if let Err(err) = self.sell_out_if_sold(event.into()).await {
                     tracing::warn!(error = ?err, %event, "a sold-out check failed; the next one retries");
                 }
