@@ -247,12 +247,16 @@ impl Drop for WebSocketGuard {
     }
 }
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 10] = [
     "users",
     "sessions",
     "outbox_events",
     "tickets",
     "orders",
+    "events",
+    "charges",
+    "refunds",
+    "processor_events",
     "seaql_migrations",
 ];
 
@@ -294,6 +298,14 @@ mod tests {
         assert_eq!(
             classify(r#"UPDATE "orders" SET x FROM "tickets""#),
             ("UPDATE", "orders")
+        );
+        assert_eq!(
+            classify(r#"UPDATE "events" SET "available_count" = "available_count" + $1"#),
+            ("UPDATE", "events")
+        );
+        assert_eq!(
+            classify(r#"SELECT "outbox_events"."id" FROM "outbox_events""#),
+            ("SELECT", "outbox_events")
         );
         assert_eq!(classify("SELECT 1"), ("SELECT", "none"));
         assert_eq!(classify("begin"), ("BEGIN", "none"));
