@@ -115,18 +115,8 @@ pub fn lines(
     lines_on(path, title, x_label, y_label, series, false)
 }
 
-/// Lines of (x, y) points on a logarithmic x axis (x > 0).
-pub fn lines_log_x(
-    path: &Path,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[(String, Vec<(f64, f64)>)],
-) -> anyhow::Result<()> {
-    lines_on(path, title, x_label, y_label, series, true)
-}
-
-fn lines_on(
+/// Lines of (x, y) points, on a logarithmic x axis (x > 0) when `log_x`.
+pub fn lines_on(
     path: &Path,
     title: &str,
     x_label: &str,

@@ -1847,12 +1847,13 @@ pub fn write_event_plots(
     }
     if series.iter().any(|(_, p)| !p.is_empty()) {
         let file = "events-qps.svg".to_owned();
-        match crate::plot::lines_log_x(
+        match crate::plot::lines_on(
             &out.join(&file),
             "browse reads (QPS at 64 connections) and the rush by catalogue size",
             "tickets in the catalogue (log scale; events: a tenth as many)",
             "per second",
             &series,
+            true,
         ) {
             Ok(()) => written.push(("QPS against the catalogue's size".to_owned(), file)),
             Err(e) => eprintln!("bench: plot events QPS: {e:#}"),

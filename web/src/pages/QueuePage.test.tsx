@@ -118,7 +118,7 @@ describe('the queue page', () => {
     const mock = setup({ event: event({ onSaleAt: fromNow(-5), availableCount: 1, lowestPrice: '12.50' }), tickets: [cheap], place: queuePlace({ position: 7, etaSeconds: 7 }) });
     await screen.findByTestId('queue-position');
     mock.push({ status: 'EXPIRED' });
-    expect(screen.getByTestId('queue-ended')).toHaveTextContent('Sold out');
+    expect(await screen.findByTestId('queue-ended')).toHaveTextContent('Sold out');
     expect(screen.getByText(/Every ticket was sold while you were waiting/)).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'Back to Berlin Jazz Festival' })).toBeInTheDocument();
   });
