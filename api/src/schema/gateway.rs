@@ -28,7 +28,7 @@ use async_graphql::{
 use super::{
     AppSchema,
     documents::{Documents, ToKeep},
-    persisted::{PersistedQueries, ToRemember},
+    persisted::{PersistedQueries, ToRemember, refused},
     with_codes,
 };
 use crate::{
@@ -90,7 +90,7 @@ impl Gateway {
             if let Some(slots) = session_data::<SubscriptionSlots>(session) {
                 match slots.take() {
                     Ok(taken) => slot = Some(taken),
-                    Err(err) => return Err(coded(err)),
+                    Err(err) => return Err(refused(err)),
                 }
             }
         }
@@ -194,13 +194,6 @@ fn session_data<T: 'static>(session: &Data) -> Option<&T> {
     session
         .get(&TypeId::of::<T>())
         .and_then(|d| d.downcast_ref::<T>())
-}
-
-fn coded(err: crate::error::ApiError) -> ServerError {
-    let err = async_graphql::Error::from(err);
-    let mut refused = ServerError::new(err.message, None);
-    refused.extensions = err.extensions;
-    refused
 }
 
 #[cfg(test)]

@@ -105,7 +105,8 @@ fn key(hash: &str) -> String {
     format!("apq:{hash}")
 }
 
-fn refused(err: ApiError) -> ServerError {
+/// An error of ours as a request error (one without a path), its code kept.
+pub(crate) fn refused(err: ApiError) -> ServerError {
     let err = async_graphql::Error::from(err);
     let mut refused = ServerError::new(err.message, None);
     refused.extensions = err.extensions;
