@@ -247,13 +247,14 @@ impl Drop for WebSocketGuard {
     }
 }
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "users",
     "sessions",
     "outbox_events",
     "tickets",
     "orders",
     "events",
+    "availability_changes",
     "charges",
     "refunds",
     "processor_events",

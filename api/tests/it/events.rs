@@ -801,3 +801,125 @@ async fn the_waiting_list_and_the_counters_hold_across_replicas() {
     );
     assert_eq!(availability(b, &e["id"]).await, (json!(10), json!("10.00")));
 }
+
+/// A writer that stopped between its commit and its settle (killed, say) leaves its change of
+/// the event's availability behind; the sweep settles it within seconds, on every backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn availability_a_stopped_writer_left_behind_is_settled_by_the_sweep() {
+    use entity::{availability_change, ticket};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+
+    let (env, app) = spawn().await;
+    let seller = app.sign_up(&unique_email()).await;
+    let e = create_event(&app, &seller.token, "Show", "Bern", 10).await;
+    let cheap = ticket_for(&app, &seller.token, &e["id"], "10").await;
+    ticket_for(&app, &seller.token, &e["id"], "20").await;
+    assert_eq!(
+        availability(&app, &e["id"]).await,
+        (json!(2), json!("10.00"))
+    );
+
+    // What a reservation's transaction commits, without the settle its writer runs after it.
+    let db = env.db().await;
+    let event_id = uuid::Uuid::parse_str(e["id"].as_str().unwrap()).unwrap();
+    let ticket_id = uuid::Uuid::parse_str(cheap["id"].as_str().unwrap()).unwrap();
+    ticket::Entity::update_many()
+        .col_expr(
+            ticket::Column::Status,
+            sea_orm::sea_query::Expr::value(ticket::TicketStatus::Reserved),
+        )
+        .filter(ticket::Column::Id.eq(ticket_id))
+        .exec(&db)
+        .await
+        .unwrap();
+    availability_change::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        event_id: Set(event_id),
+        delta: Set(-1),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+
+    let settled = eventually(Duration::from_secs(15), || async {
+        availability(&app, &e["id"]).await == (json!(1), json!("20.00"))
+    })
+    .await;
+    assert!(
+        settled,
+        "the sweep settled the change: {:?}",
+        availability(&app, &e["id"]).await
+    );
+    let left = availability_change::Entity::find()
+        .filter(availability_change::Column::EventId.eq(event_id))
+        .all(&db)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "folded changes are gone: {left:?}");
+}
+
+/// A reservation commits without waiting for its event's row (which a rush on the event's
+/// tickets would otherwise queue on, one reservation at a time until each commit): here another
+/// transaction holds the row, and the order is stored meanwhile; the counters catch up once the
+/// row is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_does_not_wait_for_its_events_row() {
+    use entity::order;
+    use sea_orm::{
+        ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement,
+        TransactionTrait,
+    };
+
+    if backend() != Backend::PostgresRedis {
+        return;
+    }
+    let (env, app) = spawn().await;
+    let seller = app.sign_up(&unique_email()).await;
+    let buyer = app.sign_up(&unique_email()).await;
+    let e = create_event(&app, &seller.token, "Show", "Bern", 10).await;
+    let t = ticket_for(&app, &seller.token, &e["id"], "10").await;
+    ticket_for(&app, &seller.token, &e["id"], "20").await;
+
+    let db = env.db().await;
+    let holder = db.begin().await.unwrap();
+    holder
+        .execute_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT id FROM events WHERE id = $1 FOR UPDATE",
+            [uuid::Uuid::parse_str(e["id"].as_str().unwrap())
+                .unwrap()
+                .into()],
+        ))
+        .await
+        .unwrap();
+    let ordering = tokio::spawn({
+        let (app, token, t) = (
+            TestApp::remote(app.addr, &app.database_url),
+            buyer.token.clone(),
+            t["id"].clone(),
+        );
+        async move { create_order(&app, &token, &t).await }
+    });
+    let ticket_id = uuid::Uuid::parse_str(t["id"].as_str().unwrap()).unwrap();
+    let stored = eventually(Duration::from_secs(10), || async {
+        order::Entity::find()
+            .filter(order::Column::TicketId.eq(ticket_id))
+            .count(&db)
+            .await
+            .unwrap()
+            == 1
+    })
+    .await;
+    holder.rollback().await.unwrap();
+    assert!(
+        stored,
+        "the order was stored while its event's row was held"
+    );
+    let body = ordering.await.unwrap();
+    assert!(body["data"]["createOrder"]["id"].is_string(), "{body}");
+    assert_eq!(
+        availability(&app, &e["id"]).await,
+        (json!(1), json!("20.00"))
+    );
+}
