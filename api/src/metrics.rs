@@ -247,14 +247,13 @@ impl Drop for WebSocketGuard {
     }
 }
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 10] = [
     "users",
     "sessions",
     "outbox_events",
     "tickets",
     "orders",
     "events",
-    "availability_changes",
     "charges",
     "refunds",
     "processor_events",

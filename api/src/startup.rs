@@ -33,7 +33,7 @@ use crate::{
     state::{AppState, SharedState, Shutdown},
     store::Stores,
     subscriptions,
-    tickets::{TicketService, availability::Availability, loader::TicketLoader},
+    tickets::{TicketService, loader::TicketLoader},
 };
 
 pub struct Application {
@@ -74,8 +74,7 @@ impl Application {
             // everywhere; the embedded backend asks its local database every time.
             config.redis.url.is_some(),
         );
-        let availability = Availability::new(db.clone(), events.clone());
-        let tickets = TicketService::new(db.clone(), events.clone(), availability.clone());
+        let tickets = TicketService::new(db.clone(), events.clone());
         let catalogue = EventService::new(db.clone(), events.clone());
         let queue = QueueService::new(
             db.clone(),
@@ -87,7 +86,6 @@ impl Application {
             db.clone(),
             stores.locks.clone(),
             events.clone(),
-            availability.clone(),
             config.orders.ttl,
             config.orders.max_live,
             queue.clone(),
@@ -162,7 +160,6 @@ impl Application {
                 persisted,
                 auth,
                 events,
-                availability,
                 orders,
                 queue,
                 payments,
@@ -238,7 +235,6 @@ impl Application {
             tokio::spawn(self.state.events.clone().run_relay(stop.clone())),
             tokio::spawn(self.state.events.clone().run_marker(stop.clone())),
             tokio::spawn(self.state.events.clone().run_change_counter(stop.clone())),
-            tokio::spawn(self.state.availability.clone().run_sweeper(stop.clone())),
             tokio::spawn(self.state.orders.clone().learn_sellers(stop.clone())),
             tokio::spawn(expiration.run(stop.clone())),
             tokio::spawn(self.state.queue.clone().run(stop.clone())),

@@ -16,7 +16,6 @@ use crate::{
     queue::QueueService,
     schema::{gateway::Gateway, persisted::PersistedQueries},
     store::Stores,
-    tickets::availability::Availability,
 };
 
 /// What every handler shares, behind one `Arc`: handlers and middleware take the state by value,
@@ -48,8 +47,6 @@ pub struct SharedState {
     pub persisted: PersistedQueries,
     pub auth: AuthService,
     pub events: Events,
-    /// Settles events' availability counters after the changes that moved them.
-    pub availability: Availability,
     pub orders: OrderService,
     pub queue: QueueService,
     pub payments: PaymentService,

@@ -1,8 +1,7 @@
 //! An event tickets are listed for. Immutable once created, but for its availability counters
-//! (`available_count`, `lowest_price_cents`), which the events module keeps up to date from the
-//! `availability_changes` every change of one of its tickets records. `search_text` and
-//! `city_key` are the folded forms search and the city filter compare (lower case, accents
-//! removed).
+//! (`available_count`, `lowest_price_cents`), which the events module keeps up to date in the
+//! transaction of every change of one of its tickets. `search_text` and `city_key` are the
+//! folded forms search and the city filter compare (lower case, accents removed).
 
 use sea_orm::entity::prelude::*;
 

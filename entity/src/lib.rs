@@ -1,7 +1,6 @@
 //! SeaORM models of the marketplace's tables: data and relations only, no business logic.
 //! The API's domain modules own the rules; see `api/src/`.
 
-pub mod availability_change;
 pub mod charge;
 pub mod event;
 pub mod order;

@@ -11,7 +11,6 @@ mod m20261125_000006_create_charges;
 mod m20261125_000007_payment_intents;
 mod m20261201_000008_refunds;
 mod m20261202_000009_events;
-mod m20261204_000010_availability_changes;
 
 pub struct Migrator;
 
@@ -28,7 +27,6 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_payment_intents::Migration),
             Box::new(m20261201_000008_refunds::Migration),
             Box::new(m20261202_000009_events::Migration),
-            Box::new(m20261204_000010_availability_changes::Migration),
         ]
     }
 }

@@ -1,133 +1,69 @@
-//! The availability counters of an event (`available_count`, `lowest_price_cents`), and the
-//! changes that move them: each change of one of the event's tickets (listed, reserved,
-//! released, repriced) appends its `availability_changes` row in its own transaction
-//! (`record`), which contends with no other; a settle (`tickets::availability::Availability`)
-//! then folds them into the event's row in a short transaction of its own:
+//! The availability counters of an event, moved by the tickets module in the transaction of each
+//! change of one of the event's tickets (listed, reserved, released, repriced).
 //!
-//! 1. `lock` takes the event's row, so settles of one event run one after another, on every
-//!    replica;
-//! 2. `take_changes` deletes and sums the changes committed before the lock was granted (its
-//!    statement's snapshot is taken after): each is folded exactly once, in the transaction
-//!    that deletes it;
-//! 3. the caller reads the lowest price of the event's `AVAILABLE` tickets, in a statement of
-//!    its own, after the lock too;
-//! 4. `write` stores both.
-//!
-//! The writer of a change asks for a settle after its commit, so the settle that follows the
-//! last change sees every change: once they have run, the counters are exact. A writer that
-//! stopped between its commit and its settle leaves its rows behind; `left_behind` finds them
-//! for the sweep.
+//! Under PostgreSQL's READ COMMITTED two transactions may change tickets of one event at once.
+//! The count moves by a delta in an `UPDATE` (re-evaluated on the newest row if it waited), so it
+//! is exact. The lowest price cannot be a delta: the caller reads it again *after* `count` has
+//! locked the event's row, in a statement of its own (which sees everything committed before the
+//! lock was granted), and hands it to `settle`. The last transaction to take the lock therefore
+//! writes a lowest price that includes every committed change. Each caller locks its tickets
+//! first and its events last, in id order, so two such transactions cannot deadlock.
 
 use chrono::{DateTime, Utc};
-use entity::{availability_change, event};
-use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::{Expr, LockType},
-};
-use uuid::Uuid;
+use entity::event;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, sea_query::Expr};
 
-use super::model::Event;
+use super::{model::Event, service::not_found};
 use crate::{
     error::ApiResult,
     ids::EventId,
     outbox::{DomainEvent, EventPayload},
 };
 
-/// Appends each `(event, change of its AVAILABLE tickets)`; call it in the transaction of the
-/// change (a reprice is a change of 0: the lowest price may move).
-pub async fn record(
+/// Moves the event's `available_count` by `delta` and locks its row until the transaction ends;
+/// returns the row after the move.
+pub async fn count(
     conn: &impl ConnectionTrait,
-    moves: impl IntoIterator<Item = (EventId, i64)>,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let rows: Vec<_> = moves
-        .into_iter()
-        .map(|(event, delta)| availability_change::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            event_id: Set(event.uuid()),
-            delta: Set(delta),
-            created_at: Set(now),
-        })
-        .collect();
-    if !rows.is_empty() {
-        availability_change::Entity::insert_many(rows)
-            .exec(conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Locks the event's row until the transaction ends, and reads it; `None` for no such event.
-pub async fn lock(conn: &impl ConnectionTrait, id: EventId) -> ApiResult<Option<event::Model>> {
-    // Not `FOR UPDATE`: that would wait for every transaction holding the key-share lock a
-    // foreign key check takes (a ticket listed for the event, say).
-    Ok(event::Entity::find_by_id(id.uuid())
-        .lock(LockType::NoKeyUpdate)
-        .one(conn)
-        .await?)
-}
-
-/// Deletes the event's changes committed so far, and returns their sum.
-pub async fn take_changes(conn: &impl ConnectionTrait, id: EventId) -> ApiResult<i64> {
-    Ok(availability_change::Entity::delete_many()
-        .filter(availability_change::Column::EventId.eq(id.uuid()))
-        .exec_with_returning(conn)
-        .await?
-        .iter()
-        .map(|c| c.delta)
-        .sum())
-}
-
-/// Moves the locked event's count by `delta` and sets its lowest price; returns the
-/// `EventUpdated` event when either changed.
-pub async fn write(
-    conn: &impl ConnectionTrait,
-    locked: event::Model,
+    id: EventId,
     delta: i64,
-    lowest_price_cents: Option<i64>,
     now: DateTime<Utc>,
-) -> ApiResult<Option<DomainEvent>> {
-    if delta == 0 && locked.lowest_price_cents == lowest_price_cents {
-        return Ok(None);
-    }
-    let mut event = locked;
-    event.available_count += delta;
-    event.lowest_price_cents = lowest_price_cents;
-    event.updated_at = now;
+) -> ApiResult<event::Model> {
     event::Entity::update_many()
         .col_expr(
             event::Column::AvailableCount,
-            Expr::value(event.available_count),
-        )
-        .col_expr(
-            event::Column::LowestPriceCents,
-            Expr::value(lowest_price_cents),
+            Expr::col(event::Column::AvailableCount).add(delta),
         )
         .col_expr(event::Column::UpdatedAt, Expr::value(now))
-        .filter(event::Column::Id.eq(event.id))
-        .exec(conn)
-        .await?;
-    Ok(Some(updated_event(Event::from(event))))
+        .filter(event::Column::Id.eq(id.uuid()))
+        .exec_with_returning(conn)
+        .await?
+        .pop()
+        .ok_or_else(not_found)
 }
 
-/// Events with changes recorded at or before `before`: left behind by a writer that stopped
-/// before it settled them (a settle takes an event's changes within milliseconds).
-pub async fn left_behind(
+/// Writes the lowest price read after `count`, and returns the `EventUpdated` event when the
+/// availability changed (`delta` not 0, or a new lowest price).
+pub async fn settle(
     conn: &impl ConnectionTrait,
-    before: DateTime<Utc>,
-    limit: u64,
-) -> ApiResult<Vec<EventId>> {
-    let ids: Vec<Uuid> = availability_change::Entity::find()
-        .select_only()
-        .column(availability_change::Column::EventId)
-        .distinct()
-        .filter(availability_change::Column::CreatedAt.lte(before))
-        .limit(limit)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(ids.into_iter().map(EventId::from).collect())
+    counted: event::Model,
+    delta: i64,
+    lowest_price_cents: Option<i64>,
+) -> ApiResult<Option<DomainEvent>> {
+    let mut event = counted;
+    if event.lowest_price_cents != lowest_price_cents {
+        event::Entity::update_many()
+            .col_expr(
+                event::Column::LowestPriceCents,
+                Expr::value(lowest_price_cents),
+            )
+            .filter(event::Column::Id.eq(event.id))
+            .exec(conn)
+            .await?;
+        event.lowest_price_cents = lowest_price_cents;
+    } else if delta == 0 {
+        return Ok(None);
+    }
+    Ok(Some(updated_event(Event::from(event))))
 }
 
 /// An `EventUpdated` event for everyone.

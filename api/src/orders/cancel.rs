@@ -19,7 +19,7 @@ use crate::{
     error::{ApiError, ApiResult},
     ids::OrderId,
     outbox::{self, DomainEvent, EventPayload},
-    tickets::{self, availability::Moved, model::Ticket},
+    tickets::{self, model::Ticket},
 };
 
 /// Orders expired per transaction by one pass.
@@ -44,10 +44,10 @@ impl OrderService {
                 "the order changed meanwhile; reload it".into(),
             ));
         };
-        let (orders, events, moved) = release_cancelled(&txn, vec![model], now, false).await?;
+        let (orders, events) = settle_cancelled(&txn, vec![model], now, false).await?;
         outbox::record(&txn, &events).await?;
         txn.commit().await?;
-        self.after_cancel(&orders, &events, moved).await;
+        self.after_cancel(&orders, &events).await;
         orders
             .into_iter()
             .next()
@@ -85,11 +85,11 @@ impl OrderService {
                 .filter(order::Column::ExpiresAt.lte(now))
                 .exec_with_returning(&txn)
                 .await?;
-            let (orders, events, moved) = release_cancelled(&txn, models, now, true).await?;
+            let (orders, events) = settle_cancelled(&txn, models, now, true).await?;
             outbox::record(&txn, &events).await?;
             txn.commit().await?;
             total += orders.len();
-            self.after_cancel(&orders, &events, moved).await;
+            self.after_cancel(&orders, &events).await;
             if (due.len() as u64) < EXPIRE_BATCH {
                 return Ok(total);
             }
@@ -107,8 +107,7 @@ impl OrderService {
             .await?)
     }
 
-    async fn after_cancel(&self, orders: &[Order], events: &[DomainEvent], moved: Moved) {
-        self.availability.settle(moved).await;
+    async fn after_cancel(&self, orders: &[Order], events: &[DomainEvent]) {
         self.events.publish_committed(events).await;
         for order in orders {
             if let Err(err) = self
@@ -122,14 +121,13 @@ impl OrderService {
     }
 }
 
-/// Frees the tickets of orders just cancelled and builds their events; settle the events whose
-/// availability moved after the commit.
-async fn release_cancelled(
+/// Frees the tickets of orders just cancelled and builds their events.
+async fn settle_cancelled(
     conn: &impl ConnectionTrait,
     models: Vec<order::Model>,
     now: DateTime<Utc>,
     expired: bool,
-) -> ApiResult<(Vec<Order>, Vec<DomainEvent>, Moved)> {
+) -> ApiResult<(Vec<Order>, Vec<DomainEvent>)> {
     let holds: Vec<(Uuid, Uuid)> = models.iter().map(|o| (o.ticket_id, o.id)).collect();
     let freed = tickets::service::release(conn, &holds, now).await?;
     let mut events = Vec::with_capacity(models.len() * 3);
@@ -157,6 +155,6 @@ async fn release_cancelled(
     let moves = freed
         .iter()
         .filter_map(|t| t.event_id.map(|e| (e.into(), 1)));
-    let moved = tickets::availability::record(conn, moves, now).await?;
-    Ok((orders, events, moved))
+    events.extend(tickets::availability::refresh(conn, moves, now).await?);
+    Ok((orders, events))
 }

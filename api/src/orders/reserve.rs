@@ -25,7 +25,7 @@ use crate::{
     ids::{EventId, TicketId},
     outbox::{self, DomainEvent, EventPayload},
     store::LockOutcome,
-    tickets::{self, availability::Moved, model::Ticket, service::Reserve},
+    tickets::{self, model::Ticket, service::Reserve},
 };
 
 /// A lock whose order never reached the database (its process died mid-request) is taken back
@@ -156,8 +156,7 @@ impl OrderService {
             .reserve(viewer, ticket_id, order_id, expected_version, admitted_to)
             .await
         {
-            Ok((order, events, moved)) => {
-                self.availability.settle(moved).await;
+            Ok((order, events)) => {
                 self.events.publish_committed(&events).await;
                 Ok(order)
             }
@@ -213,7 +212,7 @@ impl OrderService {
         order_id: Uuid,
         expected_version: Option<i32>,
         admitted_to: Option<EventId>,
-    ) -> ApiResult<(Order, Vec<DomainEvent>, Moved)> {
+    ) -> ApiResult<(Order, Vec<DomainEvent>)> {
         // `admitted_to`: the ticket's event, whose queue has admitted the buyer already.
         let now = db::now();
         let expires_at = now + self.ttl;
@@ -294,11 +293,13 @@ impl OrderService {
         let order = Order::new(model, Some(ticket.clone()));
         let mut events = order_events(&order, viewer.user_id, &[EventPayload::OrderCreated]);
         events.push(tickets::service::updated_event(&ticket));
-        let moved =
-            tickets::availability::record(&txn, ticket.event_id.map(|e| (e, -1)), now).await?;
+        if let Some(event) = ticket.event_id {
+            // Last: the event's row stays locked until the commit.
+            events.extend(tickets::availability::refresh(&txn, [(event, -1)], now).await?);
+        }
         outbox::record(&txn, &events).await?;
         txn.commit().await?;
-        Ok((order, events, moved))
+        Ok((order, events))
     }
 }
 

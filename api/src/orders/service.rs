@@ -22,7 +22,6 @@ use crate::{
     pagination::Page,
     queue::QueueService,
     store::LockStore,
-    tickets::availability::Availability,
 };
 
 pub(super) const LIVE: [OrderStatus; 2] = [OrderStatus::Created, OrderStatus::AwaitingPayment];
@@ -34,8 +33,6 @@ pub struct OrderService {
     pub(super) db: DatabaseConnection,
     pub(super) locks: TicketLocks,
     pub(super) events: Events,
-    /// Settles the availability of the events whose tickets orders reserve and release.
-    pub(super) availability: Availability,
     pub(super) ttl: Duration,
     pub(super) max_live: u64,
     /// Ticket → seller, for tickets this process has read: lets a request for a held ticket be
@@ -70,7 +67,6 @@ impl OrderService {
         db: DatabaseConnection,
         locks: Arc<dyn LockStore>,
         events: Events,
-        availability: Availability,
         ttl: Duration,
         max_live: u32,
         queue: QueueService,
@@ -79,7 +75,6 @@ impl OrderService {
             db,
             locks: TicketLocks::new(locks),
             events,
-            availability,
             ttl,
             max_live: u64::from(max_live),
             sellers: Bounded::new(SELLERS_KEPT),

@@ -12,7 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    availability::{self, Availability},
+    availability,
     model::Ticket,
     types::{TicketOrder, Title, UpdateTicketInput},
 };
@@ -31,7 +31,6 @@ use crate::{
 pub struct TicketService {
     db: DatabaseConnection,
     events: Events,
-    availability: Availability,
 }
 
 pub fn not_found() -> ApiError {
@@ -44,12 +43,8 @@ pub fn updated_event(ticket: &Ticket) -> DomainEvent {
 }
 
 impl TicketService {
-    pub fn new(db: DatabaseConnection, events: Events, availability: Availability) -> Self {
-        Self {
-            db,
-            events,
-            availability,
-        }
+    pub fn new(db: DatabaseConnection, events: Events) -> Self {
+        Self { db, events }
     }
 
     #[tracing::instrument(name = "tickets.create", skip_all, fields(seller = %viewer.user_id))]
@@ -99,11 +94,12 @@ impl TicketService {
             EventPayload::TicketCreated(ticket.clone()),
             None,
         )];
-        created.extend(availability::available_event(&ticket));
-        let moved = availability::record(&txn, ticket.event_id.map(|e| (e, 1)), now).await?;
+        if let Some(event) = ticket.event_id {
+            created.extend(availability::available_event(&ticket));
+            created.extend(availability::refresh(&txn, [(event, 1)], now).await?);
+        }
         outbox::record(&txn, &created).await?;
         txn.commit().await?;
-        self.availability.settle(moved).await;
         self.events.publish_committed(&created).await;
         Ok(ticket)
     }
@@ -171,17 +167,16 @@ impl TicketService {
         };
         let ticket = Ticket::from(model);
         let mut updated = vec![updated_event(&ticket)];
-        let repriced = ticket
-            .event_id
-            .filter(|_| ticket.price_cents != current.price_cents);
-        if repriced.is_some() && ticket.price_cents < current.price_cents {
-            updated.extend(availability::available_event(&ticket));
+        if let Some(event) = ticket.event_id
+            && ticket.price_cents != current.price_cents
+        {
+            if ticket.price_cents < current.price_cents {
+                updated.extend(availability::available_event(&ticket));
+            }
+            updated.extend(availability::refresh(&txn, [(event, 0)], now).await?);
         }
-        // A reprice moves no count, but maybe the lowest price.
-        let moved = availability::record(&txn, repriced.map(|e| (e, 0)), now).await?;
         outbox::record(&txn, &updated).await?;
         txn.commit().await?;
-        self.availability.settle(moved).await;
         self.events.publish_committed(&updated).await;
         Ok(ticket)
     }
