@@ -7,52 +7,6 @@ use serde_json::{Value, json};
 
 use crate::{market::*, support::*};
 
-const EVENT_FIELDS: &str =
-    "id name venue city startsAt onSaleAt organizerId createdAt availableCount lowestPrice";
-
-fn in_days(days: i64) -> String {
-    (Utc::now() + chrono::Duration::days(days)).to_rfc3339()
-}
-
-async fn create_event_with(app: &TestApp, token: &str, input: Value) -> Value {
-    app.gql(
-        &format!(
-            "mutation($i: CreateEventInput!) {{ createEvent(input: $i) {{ {EVENT_FIELDS} }} }}"
-        ),
-        json!({ "i": input }),
-        Some(token),
-    )
-    .await
-}
-
-async fn create_event(app: &TestApp, token: &str, name: &str, city: &str, days: i64) -> Value {
-    let body = create_event_with(
-        app,
-        token,
-        json!({ "name": name, "venue": "Hall", "city": city, "startsAt": in_days(days) }),
-    )
-    .await;
-    let event = body["data"]["createEvent"].clone();
-    assert!(event["id"].is_string(), "{body}");
-    event
-}
-
-async fn list_for(app: &TestApp, token: &str, event: &Value, title: &str, price: &str) -> Value {
-    app.gql(
-        "mutation($i: CreateTicketInput!) { createTicket(input: $i) { id title price status eventId event { id name } } }",
-        json!({ "i": { "title": title, "price": price, "eventId": event } }),
-        Some(token),
-    )
-    .await
-}
-
-async fn ticket_for(app: &TestApp, token: &str, event: &Value, price: &str) -> Value {
-    let body = list_for(app, token, event, "Seat", price).await;
-    let t = body["data"]["createTicket"].clone();
-    assert!(t["id"].is_string(), "{body}");
-    t
-}
-
 async fn event(app: &TestApp, id: &Value) -> Value {
     app.gql(
         &format!("query($id: ID!) {{ event(id: $id) {{ {EVENT_FIELDS} }} }}"),

@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use entity::{order, outbox_event, ticket};
+use entity::{event, order, outbox_event, ticket};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use serde_json::{Value, json};
 use tokio::{
@@ -77,15 +77,20 @@ async fn rush_market(
     tickets: usize,
 ) -> (Session, Vec<Session>, Vec<Value>) {
     let seller = app.sign_up(&unique_email()).await;
-    let mut sessions = Vec::new();
-    for _ in 0..buyers {
-        sessions.push(app.sign_up(&unique_email()).await);
-    }
+    let sessions = sign_ups(app, buyers).await;
     let mut ids = Vec::new();
     for n in 0..tickets {
         ids.push(create_ticket(app, &seller.token, &format!("Seat {n}"), "10").await["id"].clone());
     }
     (seller, sessions, ids)
+}
+
+async fn sign_ups(app: &TestApp, n: usize) -> Vec<Session> {
+    let mut sessions = Vec::new();
+    for _ in 0..n {
+        sessions.push(app.sign_up(&unique_email()).await);
+    }
+    sessions
 }
 
 /// No order is live any more and every ticket is back on sale.
@@ -120,15 +125,25 @@ async fn doubly_held(db: &impl ConnectionTrait) -> Vec<String> {
 }
 
 /// `kill -9` mid-rush, then a restart: every confirmed order is stored, no ticket is in two live
-/// orders, every committed change is announced (the relay catches up), and every unpaid order
-/// still expires, its ticket back on sale.
+/// orders, every committed change is announced (the relay catches up), every unpaid order still
+/// expires, its ticket back on sale, and the event's counters end exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_9_mid_rush_loses_and_double_sells_nothing() {
     let env = TestEnv::new().await;
     let vars = [("ORDER_TTL_SECONDS", "6"), ("MAX_LIVE_ORDERS", "1000")];
     let mut server = Replica::start(&env, &vars).await;
     let app = &server.app;
-    let (_, buyers, tickets) = rush_market(app, 6, 40).await;
+    // Tickets of an event: the kill also falls between reservations' commits and the settles of
+    // their event's counters.
+    let seller = app.sign_up(&unique_email()).await;
+    let buyers = sign_ups(app, 6).await;
+    let show = create_event(app, &seller.token, "Show", "Bern", 10).await;
+    let mut tickets = Vec::new();
+    for n in 0..40 {
+        tickets.push(
+            ticket_for(app, &seller.token, &show["id"], &format!("{}", 10 + n)).await["id"].clone(),
+        );
+    }
     let target = Arc::new(Mutex::new(server.app.addr));
     let stop = Arc::new(AtomicBool::new(false));
     let load = rush(target.clone(), buyers, tickets.clone(), stop.clone());
@@ -180,6 +195,27 @@ async fn a_kill_9_mid_rush_loses_and_double_sells_nothing() {
 
     let expired = eventually(Duration::from_secs(20), || all_expired(&db)).await;
     assert!(expired, "every unpaid order expired and freed its ticket");
+    // Whatever the kill left unsettled, the sweep settled: the counters are exact.
+    let show = uuid::Uuid::parse_str(show["id"].as_str().unwrap()).unwrap();
+    let exact = eventually(Duration::from_secs(10), || async {
+        let e = event::Entity::find_by_id(show)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        (e.available_count, e.lowest_price_cents) == (40, Some(1000))
+    })
+    .await;
+    let e = event::Entity::find_by_id(show)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        exact,
+        "every ticket is available again, the cheapest 10.00: {} and {:?}",
+        e.available_count, e.lowest_price_cents
+    );
     drop(restarted);
 }
 
