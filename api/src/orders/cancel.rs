@@ -19,7 +19,7 @@ use crate::{
     error::{ApiError, ApiResult},
     ids::OrderId,
     outbox::{self, DomainEvent, EventPayload},
-    tickets::{self, model::Ticket},
+    tickets::{self, availability::Move, model::Ticket},
 };
 
 /// Orders expired per transaction by one pass.
@@ -154,7 +154,7 @@ async fn settle_cancelled(
     }
     let moves = freed
         .iter()
-        .filter_map(|t| t.event_id.map(|e| (e.into(), 1)));
+        .filter_map(|t| t.event_id.map(|e| (e.into(), Move::Added(t.price_cents))));
     events.extend(tickets::availability::refresh(conn, moves, now).await?);
     Ok((orders, events))
 }

@@ -295,7 +295,8 @@ impl OrderService {
         events.push(tickets::service::updated_event(&ticket));
         if let Some(event) = ticket.event_id {
             // Last: the event's row stays locked until the commit.
-            events.extend(tickets::availability::refresh(&txn, [(event, -1)], now).await?);
+            let reserved = tickets::availability::Move::Removed(ticket.price_cents);
+            events.extend(tickets::availability::refresh(&txn, [(event, reserved)], now).await?);
         }
         outbox::record(&txn, &events).await?;
         txn.commit().await?;

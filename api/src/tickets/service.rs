@@ -96,7 +96,8 @@ impl TicketService {
         )];
         if let Some(event) = ticket.event_id {
             created.extend(availability::available_event(&ticket));
-            created.extend(availability::refresh(&txn, [(event, 1)], now).await?);
+            let listed = availability::Move::Added(ticket.price_cents);
+            created.extend(availability::refresh(&txn, [(event, listed)], now).await?);
         }
         outbox::record(&txn, &created).await?;
         txn.commit().await?;
@@ -173,7 +174,11 @@ impl TicketService {
             if ticket.price_cents < current.price_cents {
                 updated.extend(availability::available_event(&ticket));
             }
-            updated.extend(availability::refresh(&txn, [(event, 0)], now).await?);
+            let repriced = availability::Move::Repriced {
+                from: current.price_cents,
+                to: ticket.price_cents,
+            };
+            updated.extend(availability::refresh(&txn, [(event, repriced)], now).await?);
         }
         outbox::record(&txn, &updated).await?;
         txn.commit().await?;

@@ -450,12 +450,20 @@ async fn availability_follows_listings_reservations_releases_and_prices() {
     let body = create_order(&app, &seller.token, &c["id"]).await;
     assert_eq!(error_code(&body), Some("FORBIDDEN"));
     assert_eq!(availability(&app, id).await, (json!(3), json!("10.00")));
-    // All reserved: none left, no lowest price.
-    for t in [&a, &b, &c] {
+    // Reserved one by one: one that is not the cheapest leaves the lowest price, and so does one
+    // of two at the lowest price; the last leaves none.
+    let d = ticket_for(&app, &seller.token, id, "10").await;
+    assert_eq!(availability(&app, id).await, (json!(4), json!("10.00")));
+    for (t, left) in [
+        (&a, (json!(3), json!("10.00"))),
+        (&b, (json!(2), json!("10.00"))),
+        (&d, (json!(1), json!("20.00"))),
+        (&c, (json!(0), Value::Null)),
+    ] {
         let body = create_order(&app, &buyer.token, &t["id"]).await;
         assert!(body["errors"].is_null(), "{body}");
+        assert_eq!(availability(&app, id).await, left, "after {}", t["price"]);
     }
-    assert_eq!(availability(&app, id).await, (json!(0), Value::Null));
 }
 
 /// Many buyers at once on one event, on a database that runs them concurrently: the counters
