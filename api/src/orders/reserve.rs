@@ -6,10 +6,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::order::{self, OrderStatus};
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    sea_query::{Expr, SimpleExpr},
+    ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter,
+    sea_query::{Expr, Query, QueryStatementBuilder, SimpleExpr},
 };
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -256,34 +255,30 @@ impl OrderService {
                 }
             };
         self.remember_seller(&ticket);
-        // After the buyer's lock (taken by the statement above), so this count sees every order
-        // the buyer's other requests committed.
-        let live = order::Entity::find()
-            .filter(order::Column::BuyerId.eq(viewer.user_id))
-            .filter(order::Column::Status.is_in(LIVE))
-            .count(&txn)
-            .await?;
-        if live >= self.max_live {
-            return Err(ApiError::Conflict(format!(
-                "you already hold {live} unpaid orders, the most allowed; pay or cancel one first"
-            )));
-        }
-        let inserted = order::ActiveModel {
-            id: Set(order_id),
-            ticket_id: Set(ticket_id),
-            buyer_id: Set(viewer.user_id),
-            status: Set(OrderStatus::Created),
-            price_cents: Set(ticket.price_cents),
-            expires_at: Set(expires_at),
-            payment_attempts: Set(0),
-            payment_intent_id: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await;
-        let model = match inserted {
-            Ok(model) => model,
+        let order = order::Model {
+            id: order_id,
+            ticket_id,
+            buyer_id: viewer.user_id,
+            status: OrderStatus::Created,
+            price_cents: ticket.price_cents,
+            expires_at,
+            payment_attempts: 0,
+            payment_intent_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let model = match insert_within_limit(&txn, &order, self.max_live).await {
+            Ok(Some(model)) => model,
+            Ok(None) => {
+                let live = order::Entity::find()
+                    .filter(order::Column::BuyerId.eq(viewer.user_id))
+                    .filter(order::Column::Status.is_in(LIVE))
+                    .count(&txn)
+                    .await?;
+                return Err(ApiError::Conflict(format!(
+                    "you already hold {live} unpaid orders, the most allowed; pay or cancel one first"
+                )));
+            }
             Err(err) if db::is_unique_violation(&err) => {
                 return Err(ApiError::Conflict("the ticket is reserved".into()));
             }
@@ -302,6 +297,62 @@ impl OrderService {
         txn.commit().await?;
         Ok((order, events))
     }
+}
+
+/// Inserts `order` unless its buyer holds `max_live` live orders already, counted in the same
+/// statement (`INSERT … SELECT … WHERE (count) < max`): `None` when the buyer is at the limit.
+/// Run after the buyer's lock (taken by the reserving `UPDATE`), so the count sees every order
+/// the buyer's other requests committed.
+async fn insert_within_limit(
+    conn: &impl ConnectionTrait,
+    order: &order::Model,
+    max_live: u64,
+) -> Result<Option<order::Model>, DbErr> {
+    let live = Query::select()
+        .expr(Expr::col(order::Column::Id).count())
+        .from(order::Entity)
+        .and_where(order::Column::BuyerId.eq(order.buyer_id))
+        .and_where(order::Column::Status.is_in(LIVE))
+        .to_owned();
+    let row = Query::select()
+        .exprs([
+            Expr::val(order.id),
+            Expr::val(order.ticket_id),
+            Expr::val(order.buyer_id),
+            Expr::val(order.status.to_value()),
+            Expr::val(order.price_cents),
+            Expr::val(order.expires_at),
+            Expr::val(order.payment_attempts),
+            Expr::val(order.payment_intent_id.clone()),
+            Expr::val(order.created_at),
+            Expr::val(order.updated_at),
+        ])
+        .and_where(
+            Expr::SubQuery(None, Box::new(live.into_sub_query_statement()))
+                .lt(i64::try_from(max_live).unwrap_or(i64::MAX)),
+        )
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(order::Entity)
+        .columns([
+            order::Column::Id,
+            order::Column::TicketId,
+            order::Column::BuyerId,
+            order::Column::Status,
+            order::Column::PriceCents,
+            order::Column::ExpiresAt,
+            order::Column::PaymentAttempts,
+            order::Column::PaymentIntentId,
+            order::Column::CreatedAt,
+            order::Column::UpdatedAt,
+        ])
+        .select_from(row)
+        .map_err(|err| DbErr::Custom(err.to_string()))?
+        .returning_all()
+        .to_owned();
+    order::Model::find_by_statement(conn.get_database_backend().build(&insert))
+        .one(conn)
+        .await
 }
 
 /// Whether a lock's holder is an order id older than `ORPHAN_AFTER` (only then can it be an
