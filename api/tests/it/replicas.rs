@@ -97,6 +97,48 @@ async fn a_token_revoked_on_one_replica_is_refused_by_the_others() {
     }
 }
 
+/// One buyer ordering many tickets at once through three replicas never holds more than
+/// `MAX_LIVE_ORDERS`: the cap is counted in the database, after a lock of the buyer's that every
+/// replica's reservation takes, not in any one process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_holds_at_most_max_live_orders_across_replicas() {
+    if !multi_process() {
+        return;
+    }
+    let env = TestEnv::new().await;
+    let replicas = three_replicas(&env, &[("MAX_LIVE_ORDERS", "2")]).await;
+    let seller = replicas[0].app.sign_up(&unique_email()).await;
+    let buyer = replicas[0].app.sign_up(&unique_email()).await;
+    let mut tickets = Vec::new();
+    for n in 0..30 {
+        let t = create_ticket(&replicas[0].app, &seller.token, &format!("T{n}"), "5").await;
+        tickets.push(t["id"].clone());
+    }
+    let results = join_all(
+        tickets
+            .iter()
+            .enumerate()
+            .map(|(n, t)| create_order(&replicas[n % replicas.len()].app, &buyer.token, t)),
+    )
+    .await;
+    let wins = results
+        .iter()
+        .filter(|r| r["data"]["createOrder"].is_object())
+        .count();
+    let refused = results
+        .iter()
+        .filter(|r| error_code(r) == Some("CONFLICT"))
+        .count();
+    assert_eq!((wins, refused), (2, 28), "{results:?}");
+    let db = env.db().await;
+    let live = order::Entity::find()
+        .filter(order::Column::Status.eq(order::OrderStatus::Created))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(live, 2, "live orders stored");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_orders_expiring_across_replicas_are_each_cancelled_and_announced_once() {
     const ORDERS: usize = 1000;
